@@ -1,0 +1,254 @@
+"""Pretraining a motion prior: L1 ε-prediction on normalized feature windows (SEED_SPEC §2.4).
+
+Logs to TensorBoard and CSV, shows a progress bar, writes a resumable training checkpoint
+(``last.pt``, loadable with ``torch.load(weights_only=True)``) atomically every
+``save_every`` steps, keeps the prior with the lowest held-out loss, and writes the final
+prior as ``.safetensors``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import platform
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from smp_gym.errors import ConfigError
+from smp_gym.motion.dataset import WindowSet
+from smp_gym.prior.checkpoint import atomic_write, save_prior
+from smp_gym.prior.denoiser import Denoiser, DenoiserCfg
+from smp_gym.prior.schedule import DdpmSchedule
+
+
+@dataclass(frozen=True, kw_only=True)
+class PretrainCfg:
+    """Optimization settings; defaults follow the reference (§2.4) except where noted."""
+
+    model: DenoiserCfg = field(default_factory=DenoiserCfg)
+    """Denoiser architecture (feature_dim/window are taken from the data)."""
+    steps: int = 10_000
+    """Optimizer steps."""
+    batch_size: int = 1024
+    """Windows per step (each replicated ``noise_samples`` times with independent t, ε)."""
+    noise_samples: int = 10
+    """(t, ε) draws per window per step (the reference's K = 10)."""
+    lr: float = 3e-4
+    weight_decay: float = 1e-4
+    max_grad_norm: float = 1.0
+    """Global grad-norm clip (0 disables)."""
+    num_timesteps: int = 50
+    """Diffusion steps T of the cosine schedule."""
+    ema_decay: float = 0.0
+    """EMA of the weights (0 disables; the shipped reference priors used none)."""
+    eval_every: int = 250
+    """Held-out loss / log interval in steps."""
+    save_every: int = 1000
+    """Training checkpoint interval in steps."""
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "noise_samples", "num_timesteps", "eval_every", "save_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"PretrainCfg.{name}: received {getattr(self, name)}; need >= 1.")
+        if self.lr <= 0:
+            raise ConfigError(f"PretrainCfg.lr: received {self.lr}; need > 0.")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"PretrainCfg.ema_decay: received {self.ema_decay}; need [0, 1).")
+
+
+def diffusion_loss(model: Denoiser, schedule: DdpmSchedule, x0: torch.Tensor, k: int,
+                   generator: torch.Generator | None = None) -> torch.Tensor:  # fmt: skip
+    """Mean L1 between predicted and true noise over k (t, ε) draws per window. x0: [B, W, F]."""
+    xk = x0.repeat(k, 1, 1)
+    t = torch.randint(0, schedule.num_timesteps, (xk.shape[0],), device=x0.device, generator=generator)
+    eps = torch.randn(xk.shape, device=x0.device, generator=generator)
+    return F.l1_loss(model(schedule.add_noise(xk, eps, t), t), eps)
+
+
+@torch.no_grad()
+def heldout_loss(model, schedule, x0: torch.Tensor, k: int = 4, seed: int = 1234, chunk: int = 2048) -> float:
+    """Deterministic (fixed noise) held-out L1 loss."""
+    model.eval()
+    g = torch.Generator(device=x0.device).manual_seed(seed)
+    total, n = 0.0, 0
+    for i in range(0, x0.shape[0], chunk):
+        part = x0[i : i + chunk]
+        total += diffusion_loss(model, schedule, part, k, g).item() * part.shape[0]
+        n += part.shape[0]
+    model.train()
+    return total / max(n, 1)
+
+
+class Pretrainer:
+    """Owns the model, optimizer and logs of one pretraining run in ``run_dir``."""
+
+    def __init__(self, cfg: PretrainCfg, train: WindowSet, heldout: WindowSet | None,
+                 q_low: torch.Tensor, q_high: torch.Tensor, run_dir: Path,
+                 device: torch.device, provenance: dict | None = None) -> None:  # fmt: skip
+        self.layout = train.layout
+        self.cfg = replace(cfg, model=replace(cfg.model, feature_dim=self.layout.feature_dim,
+                                              window=self.layout.window))  # fmt: skip
+        self.device = device
+        self.run_dir = Path(run_dir)
+        self.q_low, self.q_high = q_low.float(), q_high.float()
+        norm = lambda ws: (2 * (ws.windows - q_low) / (q_high - q_low + 1e-8) - 1).to(device)  # noqa: E731
+        self.x_train = norm(train)
+        self.x_heldout = norm(heldout) if heldout is not None and len(heldout) else None
+        self.train_clips, self.heldout_clips = _clip_names(train), _clip_names(heldout)
+        torch.manual_seed(self.cfg.seed)
+        self.model = Denoiser(self.cfg.model).to(device)
+        self.ema = Denoiser(self.cfg.model).to(device).requires_grad_(False) if self.cfg.ema_decay else None
+        if self.ema is not None:
+            self.ema.load_state_dict(self.model.state_dict())
+        self.schedule = DdpmSchedule(self.cfg.num_timesteps, device)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=self.cfg.lr,
+                                     weight_decay=self.cfg.weight_decay)  # fmt: skip
+        self.gen = torch.Generator(device=device).manual_seed(self.cfg.seed)
+        self.step = 0
+        self.best = math.inf
+        self.elapsed = 0.0
+        self.provenance = dict(provenance or {})
+
+    # -- checkpoints ---------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "step": self.step,
+            "best": self.best,
+            "elapsed": self.elapsed,
+            "model": self.model.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else {},
+            "optimizer": self.opt.state_dict(),
+            "generator": self.gen.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "cfg_json": json.dumps(asdict(self.cfg)),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        saved = json.loads(state["cfg_json"])
+        mine = asdict(self.cfg)
+        for key in ("model", "batch_size", "noise_samples", "lr", "num_timesteps", "ema_decay", "seed"):
+            if saved[key] != mine[key]:
+                raise ConfigError(
+                    f"--resume: the checkpoint was trained with {key}={saved[key]!r}, this run "
+                    f"asks for {mine[key]!r}. Use the same settings, or start a new --run-dir."
+                )
+        self.step, self.best, self.elapsed = int(state["step"]), float(state["best"]), float(state["elapsed"])
+        self.model.load_state_dict(state["model"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.gen.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+
+    def save_training_checkpoint(self) -> Path:
+        state = self.state_dict()
+        return atomic_write(self.run_dir / "last.pt", lambda tmp: torch.save(state, tmp))
+
+    def resume(self) -> bool:
+        path = self.run_dir / "last.pt"
+        if not path.is_file():
+            return False
+        self.load_state_dict(torch.load(path, map_location=self.device, weights_only=True))
+        return True
+
+    def export(self, path: Path, extra: dict | None = None) -> Path:
+        weights = self.ema if self.ema is not None else self.model
+        meta = {
+            **self.provenance,
+            "train_clips": self.train_clips,
+            "heldout_clips": self.heldout_clips,
+            "step": self.step,
+            "train_seconds": round(self.elapsed, 1),
+            "pretrain_cfg": asdict(self.cfg),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            **(extra or {}),
+        }
+        return save_prior(path, weights, self.q_low, self.q_high, self.layout, self.cfg.num_timesteps, meta)
+
+    # -- loop ----------------------------------------------------------------------------
+    def _ema_update(self) -> None:
+        if self.ema is None:
+            return
+        d = self.cfg.ema_decay
+        with torch.no_grad():
+            for pe, p in zip(self.ema.parameters(), self.model.parameters(), strict=True):
+                pe.lerp_(p, 1.0 - d)
+
+    def train(self, out: Path, progress: bool = True) -> dict:
+        from torch.utils.tensorboard import SummaryWriter
+        from tqdm import tqdm
+
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        writer = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.step)
+        csv_path = self.run_dir / "log.csv"
+        new_csv = not csv_path.exists() or self.step == 0
+        csv_file = open(csv_path, "w" if new_csv else "a", newline="")
+        log = csv.writer(csv_file)
+        if new_csv:
+            log.writerow(["step", "train_loss", "heldout_loss", "seconds"])
+        cfg, n = self.cfg, self.x_train.shape[0]
+        bar = tqdm(total=cfg.steps, initial=self.step, desc="pretrain", unit="step", disable=not progress)
+        running, seen, t_last = 0.0, 0, time.perf_counter()
+        self.model.train()
+        try:
+            while self.step < cfg.steps:
+                idx = torch.randint(0, n, (min(cfg.batch_size, n),), device=self.device, generator=self.gen)
+                loss = diffusion_loss(self.model, self.schedule, self.x_train[idx], cfg.noise_samples, self.gen)
+                self.opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.max_grad_norm > 0:
+                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
+                self.opt.step()
+                self._ema_update()
+                self.step += 1
+                running += loss.item()
+                seen += 1
+                now = time.perf_counter()
+                self.elapsed += now - t_last
+                t_last = now
+                bar.update(1)
+                if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
+                    train_loss = running / seen
+                    running, seen = 0.0, 0
+                    held = math.nan
+                    if self.x_heldout is not None:
+                        held = heldout_loss(self.ema or self.model, self.schedule, self.x_heldout)
+                        writer.add_scalar("loss/heldout", held, self.step)
+                        if held < self.best:
+                            self.best = held
+                            self.export(out.with_name(out.stem + ".best.safetensors"), {"heldout_loss": held})
+                    writer.add_scalar("loss/train", train_loss, self.step)
+                    log.writerow([self.step, f"{train_loss:.6f}", f"{held:.6f}", f"{self.elapsed:.1f}"])
+                    csv_file.flush()
+                    bar.set_postfix(loss=f"{train_loss:.4f}", heldout=f"{held:.4f}")
+                if self.step % cfg.save_every == 0:
+                    self.save_training_checkpoint()
+                    t_last = time.perf_counter()
+        finally:
+            bar.close()
+            writer.close()
+            csv_file.close()
+        self.save_training_checkpoint()
+        self.export(out)
+        return {"steps": self.step, "best_heldout_loss": self.best, "seconds": round(self.elapsed, 1)}
+
+
+def _clip_names(ws: WindowSet | None) -> list[str]:
+    if ws is None:
+        return []
+    present = sorted(set(ws.clip_index.tolist()))
+    return [ws.clip_names[i] for i in present]
+
+
+def command_line() -> str:
+    """The command that started this process (recorded as provenance)."""
+    return " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]])
