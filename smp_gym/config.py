@@ -1,0 +1,203 @@
+"""Frozen configuration dataclasses. ``__post_init__`` validates and raises; it never rewrites."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from smp_gym.errors import ConfigError, fmt_choices
+
+RewardMode = Literal["product", "weighted_sum"]
+InitMode = Literal["gsi", "default", "dataset"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmpRewardCfg:
+    """How the prior's SDS error becomes ``r_smp`` and how it meets the task reward."""
+
+    timesteps: tuple[int, ...] = (8, 15, 22)
+    """Diffusion timesteps K scored every step (one batched forward pass)."""
+    ws: float = 6.0
+    """Scale in ``r_smp = exp(-ws · mean_k err_k / mean_k)``."""
+    mode: RewardMode = "product"
+    """``product``: r = task × r_smp (the G1 reproduction); ``weighted_sum``: r = task_weight·task
+    + smp_weight·r_smp (MimicKit)."""
+    task_weight: float = 0.5
+    """Task weight in ``weighted_sum`` mode."""
+    smp_weight: float = 0.5
+    """SMP weight in ``weighted_sum`` mode."""
+    normalize: bool = True
+    """Divide each timestep's error by its running mean (AdaNorm); else use the raw error."""
+    normalizer_max_count: int = 50_000_000
+    """Samples per timestep after which the running mean freezes."""
+    normalizer_min: float = 1e-4
+    """Floor of the running-mean divisor."""
+
+    def __post_init__(self) -> None:
+        if not self.timesteps or any(int(t) != t or t < 0 for t in self.timesteps):
+            raise ConfigError(f"reward.timesteps: received {self.timesteps!r}; give non-negative "
+                              "integer diffusion steps, e.g. (8, 15, 22).")  # fmt: skip
+        if len(set(self.timesteps)) != len(self.timesteps):
+            raise ConfigError(f"reward.timesteps: received {self.timesteps!r}; values must be unique.")
+        if not self.ws > 0:
+            raise ConfigError(f"reward.ws: received {self.ws}; must be > 0 (reference: 6, Location 4).")
+        if self.mode not in ("product", "weighted_sum"):
+            raise ConfigError(f"reward.mode: received {self.mode!r}; use 'product' or 'weighted_sum'.")
+        if self.task_weight < 0 or self.smp_weight < 0:
+            raise ConfigError("reward.task_weight / smp_weight: must be >= 0.")
+        if self.normalizer_max_count < 1 or not self.normalizer_min > 0:
+            raise ConfigError("reward.normalizer_max_count must be >= 1 and normalizer_min > 0.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GsiCfg:
+    """Generative State Initialization: where episodes start."""
+
+    init: InitMode = "gsi"
+    """``gsi``: last frame of a window sampled from the prior; ``default``: the knees-bent pose;
+    ``dataset``: a real motion window from ``dataset``."""
+    pool_size: int | None = None
+    """Windows kept in the pool. None: 4096 on CUDA, 1024 on CPU (filling costs T=50 forward passes
+    per window)."""
+    batch_size: int = 1024
+    """Windows denoised together when (re)filling the pool."""
+    refresh_interval: int = 2400
+    """Env steps between pool refreshes (0 disables). Each refresh's T denoising steps are spread
+    evenly over the interval, so no single step stalls."""
+    refresh_count: int | None = None
+    """Windows replaced (FIFO) per refresh. None: a quarter of the pool (1024 of 4096)."""
+    dataset: str | None = None
+    """Feature file (``smp-gym data features``) or motion folder used by ``init='dataset'``."""
+    random_heading: bool = False
+    """Start each episode at a uniformly random heading instead of facing world +x."""
+
+    def __post_init__(self) -> None:
+        if self.init not in ("gsi", "default", "dataset"):
+            raise ConfigError(f"gsi.init: received {self.init!r}; use 'gsi', 'default' or 'dataset'.")
+        if self.pool_size is not None and self.pool_size < 1:
+            raise ConfigError(f"gsi.pool_size: received {self.pool_size}; must be >= 1 (or None).")
+        if self.batch_size < 1:
+            raise ConfigError(f"gsi.batch_size: received {self.batch_size}; must be >= 1.")
+        if self.refresh_interval < 0 or (self.refresh_count is not None and self.refresh_count < 1):
+            raise ConfigError("gsi.refresh_interval must be >= 0 and gsi.refresh_count >= 1.")
+        if None not in (self.pool_size, self.refresh_count) and self.refresh_count > self.pool_size:
+            raise ConfigError(f"gsi.refresh_count={self.refresh_count} exceeds gsi.pool_size="
+                              f"{self.pool_size}; refresh at most the whole pool.")  # fmt: skip
+        if self.init == "dataset" and not self.dataset:
+            raise ConfigError("gsi.dataset: init='dataset' needs a feature file or motion folder.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimCfg:
+    """Simulator options shared by every task."""
+
+    push_robot: bool = True
+    """Random root-velocity pushes every 1-3 s (the reference's ``push_robot``)."""
+    domain_randomization: bool = True
+    """Startup randomization of foot friction, encoder bias and torso COM."""
+    observation_noise: bool = True
+    """Uniform noise on actor observations (critic observations stay clean)."""
+    critic_history: int = 10
+    """Steps of history in the critic observations (0 disables)."""
+    render_width: int = 320
+    render_height: int = 240
+
+    def __post_init__(self) -> None:
+        if self.critic_history < 0:
+            raise ConfigError(f"sim.critic_history: received {self.critic_history}; must be >= 0.")
+        if self.render_width < 16 or self.render_height < 16:
+            raise ConfigError("sim.render_width / render_height: must be >= 16 pixels.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmpEnvCfg:
+    """Everything ``make_vec`` builds an env from, apart from ``num_envs``/``device``."""
+
+    task: Any = None
+    """The task's own config dataclass (e.g. ``SteeringCfg``); None: the task's defaults."""
+    prior: str | None = None
+    """Shipped prior name or path to a ``.safetensors`` prior; None: the task's default prior."""
+    reward: SmpRewardCfg | None = None
+    """None: the task's default reward config (e.g. ws=4 for Location)."""
+    gsi: GsiCfg = field(default_factory=GsiCfg)
+    sim: SimCfg = field(default_factory=SimCfg)
+    episode_length_s: float | None = None
+    """None: the task's default (20 s; Getup 5 s)."""
+    seed: int | None = None
+    """Seeds the simulator's startup randomization and the env's torch.Generator."""
+    validate_actions: bool = True
+    """Check action shape and finiteness every step (costs one host sync on CUDA)."""
+    clip_actions: bool = True
+    """Clip actions to ``action_space`` (bounds map PD targets onto the joint ranges)."""
+    reset_nonfinite: bool = True
+    """Terminate and reset envs whose physics state became NaN/inf (counted in ``info``)."""
+    compile_prior: bool = False
+    """``torch.compile`` the prior's forward pass (CUDA; checked against eager by a test)."""
+    verbose: bool = False
+    """Print mjlab's manager tables at construction."""
+
+    def __post_init__(self) -> None:
+        if self.episode_length_s is not None and not self.episode_length_s > 0:
+            raise ConfigError(f"episode_length_s: received {self.episode_length_s}; must be > 0.")
+        for name, typ in (("gsi", GsiCfg), ("sim", SimCfg)):
+            if not isinstance(getattr(self, name), typ):
+                raise ConfigError(f"{name}: received {type(getattr(self, name)).__name__}; pass a "
+                                  f"{typ.__name__} (or a dict of its fields to make_vec).")  # fmt: skip
+        if self.reward is not None and not isinstance(self.reward, SmpRewardCfg):
+            raise ConfigError(f"reward: received {type(self.reward).__name__}; pass an SmpRewardCfg "
+                              "(or a dict of its fields to make_vec).")  # fmt: skip
+
+
+def build_dataclass(cls, value: Any, field_name: str):
+    """``value`` as a ``cls``: an instance passes through, a dict is checked key by key."""
+    if value is None or isinstance(value, cls):
+        return value
+    if not isinstance(value, dict):
+        raise ConfigError(f"{field_name}: received {type(value).__name__}; pass a {cls.__name__} "
+                          "or a dict of its fields.")  # fmt: skip
+    valid = [f.name for f in dataclasses.fields(cls) if f.init]
+    unknown = sorted(set(value) - set(valid))
+    if unknown:
+        raise ConfigError(f"{field_name}: unknown keys {unknown}; valid keys: {fmt_choices(valid)}.")
+    check_types(cls, value, field_name)
+    return cls(**value)
+
+
+def _accepts(hint, val) -> bool:
+    """Whether ``val`` fits a simple type hint; unknown or complex hints accept anything."""
+    if hint is Any:
+        return True
+    args = get_args(hint)
+    if get_origin(hint) in (Union, UnionType):
+        return any(_accepts(a, val) for a in args)
+    if hint is type(None):
+        return val is None
+    if hint is bool:
+        return isinstance(val, bool)
+    if hint is int:
+        return isinstance(val, int) and not isinstance(val, bool)
+    if hint is float:
+        return isinstance(val, (int, float)) and not isinstance(val, bool)
+    if hint is str:
+        return isinstance(val, str)
+    if get_origin(hint) is Literal:
+        return val in args
+    if get_origin(hint) is tuple:
+        return isinstance(val, (tuple, list))
+    return True
+
+
+def check_types(cls, values: dict, prefix: str) -> None:
+    """Reject values of the wrong type (a string for a float, a float for an int, ...)."""
+    hints = get_type_hints(cls)
+    for key, val in values.items():
+        hint = hints.get(key, Any)
+        if not _accepts(hint, val):
+            if get_origin(hint) is Literal:
+                shown = "one of " + fmt_choices(get_args(hint))
+            else:
+                shown = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+            raise ConfigError(f"{prefix}.{key}: received {val!r} ({type(val).__name__}); "
+                              f"expected {shown}.")  # fmt: skip

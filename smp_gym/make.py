@@ -1,0 +1,51 @@
+"""``gymnasium.make_vec`` entry point: typed overrides -> SmpEnvCfg -> SmpVectorEnv."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from smp_gym.config import GsiCfg, SimCfg, SmpEnvCfg, SmpRewardCfg, build_dataclass, check_types
+from smp_gym.errors import ConfigError, fmt_choices
+
+_NESTED = {"reward": SmpRewardCfg, "gsi": GsiCfg, "sim": SimCfg}
+OVERRIDE_KEYS = tuple(f.name for f in dataclasses.fields(SmpEnvCfg))
+
+
+def build_cfg(task: str, **overrides) -> SmpEnvCfg:
+    """An SmpEnvCfg from keyword overrides; nested configs may be given as dicts."""
+    unknown = sorted(set(overrides) - set(OVERRIDE_KEYS))
+    if unknown:
+        raise ConfigError(f"make_vec: unknown override(s) {unknown}; valid keys: "
+                          f"{fmt_choices(OVERRIDE_KEYS)} (plus num_envs, device, render_mode).")  # fmt: skip
+    values = dict(overrides)
+    for key, cls in _NESTED.items():
+        if key in values:
+            values[key] = build_dataclass(cls, values[key], key)
+    if isinstance(values.get("task"), dict):
+        from smp_gym.envs import task_spec
+
+        values["task"] = build_dataclass(task_spec(task).cfg_type, values["task"], "task")
+    check_types(SmpEnvCfg, {k: v for k, v in values.items() if k not in _NESTED and k != "task"}, "make_vec")
+    if values.get("gsi") is None:
+        values.pop("gsi", None)
+    if values.get("sim") is None:
+        values.pop("sim", None)
+    return SmpEnvCfg(**values)
+
+
+def make_vec(task: str = "SmpSteeringG1-v0", num_envs: int = 1, device=None, render_mode=None,
+             max_episode_steps: int | None = None, **overrides):  # fmt: skip
+    """Create an :class:`~smp_gym.env.SmpVectorEnv` (the ``vector_entry_point`` of every id)."""
+    from smp_gym.env import SmpVectorEnv
+    from smp_gym.registry import task_info
+
+    cfg = build_cfg(task, **overrides)
+    if max_episode_steps is not None and cfg.episode_length_s is not None:
+        # gymnasium.make_vec injects the registered max_episode_steps; an explicit
+        # episode_length_s override wins over that default, but not over a user's own value.
+        if max_episode_steps != task_info(task).max_episode_steps:
+            raise ConfigError(f"make_vec: got both max_episode_steps={max_episode_steps} and "
+                              f"episode_length_s={cfg.episode_length_s}; pass only one.")  # fmt: skip
+        max_episode_steps = None
+    return SmpVectorEnv(task, num_envs, cfg=cfg, device=device, render_mode=render_mode,
+                        max_episode_steps=max_episode_steps)  # fmt: skip
