@@ -1,0 +1,12 @@
+"""The G1 tasks, one file each (installed as ``smp_gym.envs``). Importing a task imports mjlab."""
+
+from __future__ import annotations
+
+import importlib
+
+from smp_gym.registry import task_info
+
+
+def task_spec(task: str):
+    """The TaskSpec of a task id or short name (imports that task's module)."""
+    return importlib.import_module(task_info(task).module).TASK

@@ -1,0 +1,139 @@
+"""The Unitree G1 base scene of every SMP task (SEED_SPEC §5.1) as an mjlab config.
+
+Plane terrain; 0.005 s physics x 4 = 50 Hz control; joint-position PD actions around the
+knees-bent pose; actor observations with noise, critic observations without noise and with a
+10-step history; pushes and startup domain randomization; terminations on self-collision and
+(optionally) a fallen pelvis. Rewards are **not** scaled by dt (``scale_rewards_by_dt=False``):
+a task reward lies in [0, 1] per step, and so does ``task × r_smp``.
+"""
+
+from __future__ import annotations
+
+import mujoco
+import torch
+from mjlab.asset_zoo.robots import G1_ACTION_SCALE, get_g1_robot_cfg
+from mjlab.asset_zoo.robots.unitree_g1.g1_constants import get_spec
+from mjlab.envs import ManagerBasedRlEnvCfg
+from mjlab.envs import mdp as envs_mdp
+from mjlab.envs.mdp import dr
+from mjlab.envs.mdp.actions import JointPositionActionCfg
+from mjlab.managers.event_manager import EventTermCfg
+from mjlab.managers.observation_manager import ObservationGroupCfg, ObservationTermCfg
+from mjlab.managers.scene_entity_config import SceneEntityCfg
+from mjlab.managers.termination_manager import TerminationTermCfg
+from mjlab.scene import SceneCfg
+from mjlab.sensor import ContactMatch, ContactSensorCfg
+from mjlab.sim import MujocoCfg, SimulationCfg
+from mjlab.terrains import TerrainEntityCfg
+from mjlab.utils.noise import UniformNoiseCfg as Unoise
+from mjlab.viewer import ViewerConfig
+
+from smp_gym.config import SimCfg
+
+HEAD_SITE_POS = (0.0, 0.0, 0.43)  # the head_collision sphere's centre in torso_link
+
+
+def spec_with_head() -> mujoco.MjSpec:
+    """mjlab's G1 with a massless ``head`` site on torso_link."""
+    spec = get_spec()
+    torso = spec.body("torso_link")
+    torso.add_site(name="head", pos=HEAD_SITE_POS, size=(0.01, 0.01, 0.01), group=4)
+    return spec
+
+
+def self_collision(env, sensor_name: str = "self_collision") -> torch.Tensor:
+    """Terminate on any contact between two bodies of the robot."""
+    found = env.scene[sensor_name].data.found
+    return found.reshape(found.shape[0], -1).any(dim=-1)
+
+
+def base_cfg(sim: SimCfg, *, episode_length_s: float, min_base_height: float | None = 0.3,
+             self_collision_termination: bool = True, head_site: bool = False) -> ManagerBasedRlEnvCfg:  # fmt: skip
+    """A fresh mjlab config of the G1 base scene (no commands, rewards or reset events)."""
+    robot = get_g1_robot_cfg()
+    if head_site:
+        robot.spec_fn = spec_with_head
+    noise = sim.observation_noise
+
+    def term(func, n: float | None = None, **params) -> ObservationTermCfg:
+        return ObservationTermCfg(func=func, params=params,
+                                  noise=Unoise(n_min=-n, n_max=n) if (n and noise) else None)  # fmt: skip
+
+    actor = {
+        "base_lin_vel": term(envs_mdp.builtin_sensor, 0.5, sensor_name="robot/imu_lin_vel"),
+        "base_ang_vel": term(envs_mdp.builtin_sensor, 0.2, sensor_name="robot/imu_ang_vel"),
+        "projected_gravity": term(envs_mdp.projected_gravity, 0.05),
+        "joint_pos": term(envs_mdp.joint_pos_rel, 0.01),
+        "joint_vel": term(envs_mdp.joint_vel_rel, 1.5),
+        "actions": term(envs_mdp.last_action),
+    }
+    critic = {
+        "base_lin_vel": term(envs_mdp.builtin_sensor, sensor_name="robot/imu_lin_vel"),
+        "base_ang_vel": term(envs_mdp.builtin_sensor, sensor_name="robot/imu_ang_vel"),
+        "projected_gravity": term(envs_mdp.projected_gravity),
+        "joint_pos": term(envs_mdp.joint_pos_rel),
+        "joint_vel": term(envs_mdp.joint_vel_rel),
+        "actions": term(envs_mdp.last_action),
+    }
+    observations = {
+        "actor": ObservationGroupCfg(terms=actor, concatenate_terms=True, enable_corruption=noise),
+        "critic": ObservationGroupCfg(terms=critic, concatenate_terms=True, enable_corruption=False,
+                                      history_length=sim.critic_history or None),  # fmt: skip
+    }
+    events: dict[str, EventTermCfg] = {}
+    if sim.push_robot:
+        events["push_robot"] = EventTermCfg(
+            func=envs_mdp.push_by_setting_velocity, mode="interval", interval_range_s=(1.0, 3.0),
+            params={"velocity_range": {"x": (-0.5, 0.5), "y": (-0.5, 0.5), "z": (-0.4, 0.4),
+                                       "roll": (-0.52, 0.52), "pitch": (-0.52, 0.52),
+                                       "yaw": (-0.78, 0.78)}},
+        )  # fmt: skip
+    if sim.domain_randomization:
+        feet = tuple(f"{s}_foot{i}_collision" for s in ("left", "right") for i in range(1, 8))
+        events["foot_friction"] = EventTermCfg(
+            mode="startup", func=dr.geom_friction,
+            params={"asset_cfg": SceneEntityCfg("robot", geom_names=feet), "operation": "abs",
+                    "ranges": (0.3, 1.2), "shared_random": True},
+        )  # fmt: skip
+        events["encoder_bias"] = EventTermCfg(
+            mode="startup", func=dr.encoder_bias,
+            params={"asset_cfg": SceneEntityCfg("robot"), "bias_range": (-0.015, 0.015)},
+        )  # fmt: skip
+        events["base_com"] = EventTermCfg(
+            mode="startup", func=dr.body_com_offset,
+            params={"asset_cfg": SceneEntityCfg("robot", body_names=("torso_link",)),
+                    "operation": "add",
+                    "ranges": {0: (-0.025, 0.025), 1: (-0.025, 0.025), 2: (-0.03, 0.03)}},
+        )  # fmt: skip
+    terminations = {"time_out": TerminationTermCfg(func=envs_mdp.time_out, time_out=True)}
+    sensors = ()
+    if self_collision_termination:
+        sensors = (ContactSensorCfg(
+            name="self_collision",
+            primary=ContactMatch(mode="subtree", pattern="pelvis", entity="robot"),
+            secondary=ContactMatch(mode="subtree", pattern="pelvis", entity="robot"),
+            fields=("found",), reduce="none", num_slots=1,
+        ),)  # fmt: skip
+        terminations["self_collision"] = TerminationTermCfg(func=self_collision)
+    if min_base_height is not None:
+        terminations["base_too_low"] = TerminationTermCfg(
+            func=envs_mdp.root_height_below_minimum, params={"minimum_height": min_base_height}
+        )
+    return ManagerBasedRlEnvCfg(
+        scene=SceneCfg(terrain=TerrainEntityCfg(terrain_type="plane"), entities={"robot": robot},
+                       sensors=sensors, num_envs=1, extent=2.0),  # fmt: skip
+        observations=observations,
+        actions={"joint_pos": JointPositionActionCfg(entity_name="robot", actuator_names=(".*",),
+                                                     scale=G1_ACTION_SCALE, use_default_offset=True)},  # fmt: skip
+        events=events,
+        terminations=terminations,
+        sim=SimulationCfg(nconmax=35, njmax=1500,
+                          mujoco=MujocoCfg(timestep=0.005, iterations=10, ls_iterations=20)),  # fmt: skip
+        viewer=ViewerConfig(origin_type=ViewerConfig.OriginType.ASSET_BODY, entity_name="robot",
+                            body_name="torso_link", distance=3.0, elevation=-10.0, azimuth=135.0,
+                            width=sim.render_width, height=sim.render_height, max_extra_envs=0),  # fmt: skip
+        decimation=4,
+        episode_length_s=episode_length_s,
+        auto_reset=False,
+        scale_rewards_by_dt=False,
+    )

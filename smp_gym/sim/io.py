@@ -1,0 +1,107 @@
+"""Reading motion frames out of mjlab and writing start states into it.
+
+Positions are env-local: the env origin is subtracted on read and added on write, so the
+features never depend on where an env sits in the scene grid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from smp_gym.motion.features import Frames, InitState
+from smp_gym.motion.layout import FeatureLayout
+
+
+class FrameReader:
+    """Reads the layout's kinematic frame from an mjlab env. Shape: [num_envs] Frames."""
+
+    def __init__(self, env, layout: FeatureLayout, entity: str = "robot") -> None:
+        self.robot = env.scene[entity]
+        self.origins = env.scene.env_origins
+        self.ee_ids = torch.tensor(
+            [self.robot.body_names.index(n) for n in layout.ee_body_names], device=env.device
+        )
+        self.joint_ids = torch.tensor(
+            [self.robot.joint_names.index(n) for n in layout.joint_names], device=env.device
+        )
+        self._identity_joints = bool(
+            (self.joint_ids == torch.arange(len(self.joint_ids), device=env.device)).all()
+        )
+
+    def __call__(self) -> Frames:
+        d = self.robot.data
+        jp = d.joint_pos if self._identity_joints else d.joint_pos[:, self.joint_ids]
+        return Frames(
+            root_pos_w=d.root_link_pos_w - self.origins,
+            root_quat_w=d.root_link_quat_w,
+            root_lin_vel_w=d.root_link_lin_vel_w,
+            root_ang_vel_w=d.root_link_ang_vel_w,
+            ee_pos_w=d.body_link_pos_w[:, self.ee_ids] - self.origins[:, None, :],
+            joint_pos=jp,
+        )
+
+
+def write_init_state(env, env_ids: Tensor, state: InitState, joint_ids: Tensor,
+                     entity: str = "robot") -> None:  # fmt: skip
+    """Write root pose/velocity and joint state for ``env_ids`` (joint positions clamped to the
+    joint limits). Velocities are world frame; mjlab converts the angular part for qvel."""
+    robot = env.scene[entity]
+    pos = state.root_pos_w + env.scene.env_origins[env_ids]
+    robot.write_root_link_pose_to_sim(torch.cat((pos, state.root_quat_w), dim=-1), env_ids=env_ids)
+    robot.write_root_link_velocity_to_sim(
+        torch.cat((state.root_lin_vel_w, state.root_ang_vel_w), dim=-1), env_ids=env_ids
+    )
+    limits = robot.data.joint_pos_limits[env_ids][:, joint_ids]
+    jp = torch.clamp(state.joint_pos, limits[..., 0], limits[..., 1])
+    robot.write_joint_state_to_sim(jp, state.joint_vel, joint_ids=joint_ids, env_ids=env_ids)
+
+
+class ResetWriter:
+    """An mjlab ``reset`` event that writes start states drawn by ``provider(env_ids)``.
+
+    Registered as the **last** reset event, so every other reset term has run and the
+    observations mjlab computes after the reset see the written state. The instance belongs
+    to the env that created it; mjlab's config deep-copies return it unchanged.
+    """
+
+    def __init__(self, provider: Callable[[Tensor], InitState], joint_ids: Tensor) -> None:
+        self.provider = provider
+        self.joint_ids = joint_ids
+
+    def __deepcopy__(self, memo) -> ResetWriter:
+        return self
+
+    def __call__(self, env, env_ids: Tensor | None) -> None:
+        if env_ids is None:
+            env_ids = torch.arange(env.num_envs, device=env.device)
+        write_init_state(env, env_ids, self.provider(env_ids), self.joint_ids)
+
+
+def root_pos_from_qpos(robot) -> Tensor:
+    """Root position straight from qpos: valid right after a reset write, before forward()."""
+    return robot.data.data.qpos[:, robot.data.indexing.free_joint_q_adr[:3]]
+
+
+def nonfinite_state(env) -> Tensor:
+    """Envs whose qpos or qvel hold NaN/inf (a simulation blow-up). Shape: [num_envs] bool."""
+    data = env.sim.data
+    return ~(torch.isfinite(data.qpos).all(dim=-1) & torch.isfinite(data.qvel).all(dim=-1))
+
+
+def action_bounds(env, term: str = "joint_pos") -> tuple[Tensor, Tensor]:
+    """Per-joint action bounds that map PD targets onto the joint ranges (finite, for SB3 & co).
+
+    target = offset + scale · a, so a ∈ [(q_min - offset) / scale, (q_max - offset) / scale].
+    """
+    action = env.action_manager.get_term(term)
+    robot = env.scene["robot"]
+    ids, _ = robot.find_joints_by_actuator_names((".*",))
+    limits = robot.data.joint_pos_limits[0, ids]
+    offset = action.offset[0] if isinstance(action.offset, Tensor) else action.offset
+    scale = action.scale[0] if isinstance(action.scale, Tensor) else action.scale
+    low = (limits[:, 0] - offset) / scale
+    high = (limits[:, 1] - offset) / scale
+    return torch.minimum(low, high), torch.maximum(low, high)
