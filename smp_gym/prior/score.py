@@ -24,6 +24,18 @@ def check_timesteps(timesteps, num_timesteps: int) -> tuple[int, ...]:
     return ts
 
 
+def _check_compile_safe() -> None:
+    import os
+    import sys
+
+    if os.environ.get("MUJOCO_GL") == "osmesa" and "mujoco" in sys.modules and "triton" not in sys.modules:
+        raise ConfigError(
+            "compile_prior: torch.compile loads triton, which crashes once mujoco has loaded OSMesa "
+            "(MUJOCO_GL=osmesa). Call smp_gym.render.configure_gl() (or import triton) before "
+            "importing mujoco/mjlab, use MUJOCO_GL=egl, or set compile_prior=False."
+        )
+
+
 class SdsScorer:
     """Computes SDS errors for batches of raw-feature windows. Stateless apart from buffers."""
 
@@ -33,6 +45,7 @@ class SdsScorer:
         self._t = torch.tensor(self.timesteps, device=prior.device, dtype=torch.long)
         self._model = prior.model
         if compile:  # CUDA graphs on GPU; inductor kernels on CPU. Parity-tested against eager.
+            _check_compile_safe()
             mode = "reduce-overhead" if prior.device.type == "cuda" else None
             self._model = torch.compile(prior.model, mode=mode, dynamic=False)
 
@@ -93,6 +106,10 @@ class SdsNormalizer:
     def normalize(self, err: Tensor) -> Tensor:
         """err / clamp(mean, min_value), per timestep. [N, K] -> [N, K]."""
         return err / self.mean.clamp_min(self.min_value).to(err.dtype)
+
+    def freeze(self) -> None:
+        """Stop updating (evaluation uses the training run's reward scale)."""
+        self.count = torch.maximum(self.count, torch.full_like(self.count, float(self.max_count)))
 
     @property
     def frozen(self) -> Tensor:

@@ -48,6 +48,11 @@ class PretrainCfg:
     """Diffusion steps T of the cosine schedule."""
     ema_decay: float = 0.0
     """EMA of the weights (0 disables; the shipped reference priors used none)."""
+    focus_max_t: int = 0
+    """If > 0, draw half of the training timesteps from [0, focus_max_t] instead of [0, T): more
+    training where the reward scores (K = 8, 15, 22). 0 = uniform (the reference)."""
+    lr_final_frac: float = 1.0
+    """Cosine-decay the learning rate to lr·lr_final_frac over ``steps`` (1 = constant, the reference)."""
     eval_every: int = 250
     """Held-out loss / log interval in steps."""
     save_every: int = 1000
@@ -60,15 +65,23 @@ class PretrainCfg:
                 raise ConfigError(f"PretrainCfg.{name}: received {getattr(self, name)}; need >= 1.")
         if self.lr <= 0:
             raise ConfigError(f"PretrainCfg.lr: received {self.lr}; need > 0.")
+        if not 0.0 < self.lr_final_frac <= 1.0:
+            raise ConfigError(f"PretrainCfg.lr_final_frac: received {self.lr_final_frac}; need (0, 1].")
+        if not 0 <= self.focus_max_t < self.num_timesteps:
+            raise ConfigError(f"PretrainCfg.focus_max_t: received {self.focus_max_t}; need [0, T).")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"PretrainCfg.ema_decay: received {self.ema_decay}; need [0, 1).")
 
 
 def diffusion_loss(model: Denoiser, schedule: DdpmSchedule, x0: torch.Tensor, k: int,
-                   generator: torch.Generator | None = None) -> torch.Tensor:  # fmt: skip
+                   generator: torch.Generator | None = None, focus_max_t: int = 0) -> torch.Tensor:  # fmt: skip
     """Mean L1 between predicted and true noise over k (t, ε) draws per window. x0: [B, W, F]."""
     xk = x0.repeat(k, 1, 1)
-    t = torch.randint(0, schedule.num_timesteps, (xk.shape[0],), device=x0.device, generator=generator)
+    n = xk.shape[0]
+    t = torch.randint(0, schedule.num_timesteps, (n,), device=x0.device, generator=generator)
+    if focus_max_t > 0:
+        low = torch.randint(0, focus_max_t + 1, (n,), device=x0.device, generator=generator)
+        t = torch.where(torch.arange(n, device=x0.device) % 2 == 0, low, t)
     eps = torch.randn(xk.shape, device=x0.device, generator=generator)
     return F.l1_loss(model(schedule.add_noise(xk, eps, t), t), eps)
 
@@ -134,7 +147,11 @@ class Pretrainer:
     def load_state_dict(self, state: dict) -> None:
         saved = json.loads(state["cfg_json"])
         mine = asdict(self.cfg)
-        for key in ("model", "batch_size", "noise_samples", "lr", "num_timesteps", "ema_decay", "seed"):
+        keys = ["model", "batch_size", "noise_samples", "lr", "num_timesteps", "ema_decay", "seed",
+                "focus_max_t", "lr_final_frac"]
+        if self.cfg.lr_final_frac < 1.0:  # the cosine schedule depends on the total step count
+            keys.append("steps")
+        for key in keys:
             if saved[key] != mine[key]:
                 raise ConfigError(
                     f"--resume: the checkpoint was trained with {key}={saved[key]!r}, this run "
@@ -175,6 +192,11 @@ class Pretrainer:
         return save_prior(path, weights, self.q_low, self.q_high, self.layout, self.cfg.num_timesteps, meta)
 
     # -- loop ----------------------------------------------------------------------------
+    def _lr(self) -> float:
+        cfg = self.cfg
+        frac = cfg.lr_final_frac + (1 - cfg.lr_final_frac) * 0.5 * (1 + math.cos(math.pi * self.step / cfg.steps))
+        return cfg.lr * frac
+
     def _ema_update(self) -> None:
         if self.ema is None:
             return
@@ -202,7 +224,10 @@ class Pretrainer:
         try:
             while self.step < cfg.steps:
                 idx = torch.randint(0, n, (min(cfg.batch_size, n),), device=self.device, generator=self.gen)
-                loss = diffusion_loss(self.model, self.schedule, self.x_train[idx], cfg.noise_samples, self.gen)
+                for group in self.opt.param_groups:
+                    group["lr"] = self._lr()
+                loss = diffusion_loss(self.model, self.schedule, self.x_train[idx], cfg.noise_samples,
+                                      self.gen, cfg.focus_max_t)  # fmt: skip
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.max_grad_norm > 0:
@@ -252,3 +277,56 @@ def _clip_names(ws: WindowSet | None) -> list[str]:
 def command_line() -> str:
     """The command that started this process (recorded as provenance)."""
     return " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+def select_clips(clips, include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()):
+    """Clips whose names match any ``include`` glob (all if empty) and no ``exclude`` glob."""
+    from fnmatch import fnmatch
+
+    from smp_gym.errors import MotionDataError
+
+    chosen = [c for c in clips if (not include or any(fnmatch(c.name, p) for p in include))
+              and not any(fnmatch(c.name, p) for p in exclude)]  # fmt: skip
+    if not chosen:
+        raise MotionDataError(f"no clip matches include={list(include)} exclude={list(exclude)}; "
+                              f"clips: {[c.name for c in clips]}")  # fmt: skip
+    return chosen
+
+
+def run_pretrain(*, motions, out: Path, cfg: PretrainCfg, holdout: tuple[str, ...] = (),
+                 include: tuple[str, ...] = (), exclude: tuple[str, ...] = (), mirror: bool = True,
+                 stride: int = 1, norm_stats: Path | None = None, run_dir: Path | None = None,
+                 resume: bool = False, device: str | None = None, progress: bool = True) -> dict:  # fmt: skip
+    """Load motions, split whole clips into train / held-out, fit or load the normalizer, train."""
+    from smp_gym.device import resolve_device
+    from smp_gym.errors import MotionDataError
+    from smp_gym.motion.dataset import build_windows, load_windows, norm_stats as fit_stats
+    from smp_gym.motion.io import load_motions
+    from smp_gym.motion.layout import DEFAULT_LAYOUT
+
+    layout = DEFAULT_LAYOUT
+    clips = select_clips(load_motions(motions, layout, progress=progress), include, exclude)
+    names = [c.name for c in clips]
+    missing = sorted(set(holdout) - set(names))
+    if missing:
+        raise MotionDataError(f"--holdout clips {missing} are not among the selected clips {names}.")
+    train_clips = [c for c in clips if c.name not in holdout]
+    if not train_clips:
+        raise MotionDataError("every selected clip is held out; keep at least one for training.")
+    train = build_windows(train_clips, layout, stride=stride, mirror=mirror)
+    held = build_windows([c for c in clips if c.name in holdout], layout) if holdout else None
+    if norm_stats is not None:
+        _, q_low, q_high = load_windows(norm_stats)
+    else:
+        q_low, q_high = fit_stats(train.windows)
+    out = Path(out)
+    run_dir = Path(run_dir) if run_dir else out.with_suffix("").with_name(out.stem + "_run")
+    provenance = {"command": command_line(), "motions": [str(m) for m in (motions if isinstance(motions, (list, tuple)) else [motions])],
+                  "mirror": mirror, "stride": stride, "norm_stats": str(norm_stats) if norm_stats else "fit on train",
+                  "num_train_windows": len(train), "num_heldout_windows": len(held) if held else 0}  # fmt: skip
+    trainer = Pretrainer(cfg, train, held, q_low, q_high, run_dir, resolve_device(device), provenance)
+    if resume and trainer.resume() and progress:
+        print(f"resumed from {run_dir / 'last.pt'} at step {trainer.step}")
+    result = trainer.train(out, progress=progress)
+    return {**result, "out": str(out), "run_dir": str(run_dir), "train_windows": len(train),
+            "heldout_windows": len(held) if held else 0}  # fmt: skip

@@ -1,0 +1,152 @@
+"""skrl PPO on an smp_gym task (default: SmpSteeringG1-v0 with its shipped motion prior).
+
+    python examples/skrl_ppo.py                          # sized for the machine it finds
+    python examples/skrl_ppo.py --task SmpGetupG1-v0 --num-envs 4096 --iterations 3000
+    torchrun --nproc_per_node=4 examples/skrl_ppo.py     # one env per GPU, skrl's NCCL mode
+
+Settings follow the reference (SEED_SPEC §5.6): MLP 512-256-128 ELU actor and critic, the
+critic on the env's privileged state (``state_space``), fixed action std 0.3, 24 rollout steps,
+5 epochs x 4 minibatches, Adam 1e-3 with a KL-adaptive schedule (0.01), γ 0.99, λ 0.95.
+Writes RUN_DIR/{skrl/ (TensorBoard, checkpoints), policy.pt, play.mp4, args.json}.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from smp_gym.render import configure_gl
+
+configure_gl()  # before mujoco is imported, so the final clip can render headless
+
+import gymnasium  # noqa: E402
+import torch  # noqa: E402
+import tyro  # noqa: E402
+from torch import nn  # noqa: E402
+
+import smp_gym  # noqa: E402, F401  (registers the ids)
+from smp_gym import training  # noqa: E402
+
+
+@dataclasses.dataclass
+class Args:
+    task: str = "SmpSteeringG1-v0"
+    num_envs: int | None = None
+    """None: 4096 on a GPU, 16 on a CPU."""
+    iterations: int | None = None
+    """PPO iterations (rollouts of ``rollouts`` steps). None: 1500 on a GPU, 150 on a CPU."""
+    rollouts: int = 24
+    learning_epochs: int = 5
+    mini_batches: int = 4
+    learning_rate: float = 1e-3
+    kl_threshold: float = 0.01
+    discount: float = 0.99
+    gae_lambda: float = 0.95
+    entropy_scale: float = 0.0
+    init_std: float = 0.3
+    learn_std: bool = False
+    hidden: tuple[int, ...] = (512, 256, 128)
+    prior: str | None = None
+    """Shipped prior name or .safetensors path (None: the task's default)."""
+    seed: int = 0
+    device: str = "auto"
+    out: Path = Path("runs")
+    name: str | None = None
+    resume: Path | None = None
+    """An skrl agent checkpoint (RUN_DIR/skrl/checkpoints/agent_*.pt) to start from."""
+    checkpoint_every: int = 50
+    """Iterations between skrl checkpoints."""
+    video: bool = True
+    video_steps: int = 250
+
+
+def mlp(sizes: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers += [nn.Linear(a, b)] + ([nn.ELU()] if i < len(sizes) - 2 else [])
+    return nn.Sequential(*layers)
+
+
+def main(args: Args) -> None:
+    from skrl.agents.torch import ExperimentCfg
+    from skrl.agents.torch.ppo import PPO, PPO_CFG
+    from skrl.memories.torch import RandomMemory
+    from skrl.models.torch import DeterministicMixin, GaussianMixin, Model
+    from skrl.resources.preprocessors.torch import RunningStandardScaler
+    from skrl.resources.schedulers.torch import KLAdaptiveLR
+    from skrl.trainers.torch import SequentialTrainer, SequentialTrainerCfg
+
+    from smp_gym.adapters.skrl import LOG_KEY, SmpSkrlWrapper
+    from smp_gym.policy import build_bundle
+
+    device, seed = training.setup_device_and_seed(args.device, args.seed)
+    num_envs = args.num_envs or training.default_num_envs(device)
+    iterations = args.iterations or training.default_iterations(device)
+    run_dir = training.make_run_dir(args.out, args.task, "skrl", args.name)
+    training.write_json(run_dir / "args.json", {**dataclasses.asdict(args), "num_envs": num_envs,
+                                                "iterations": iterations, "device": str(device)})  # fmt: skip
+    overrides = {"prior": args.prior} if args.prior else {}
+    env = gymnasium.make_vec(args.task, num_envs=num_envs, device=device, seed=seed, **overrides)
+    wrapped = SmpSkrlWrapper(env)
+
+    class Policy(GaussianMixin, Model):
+        def __init__(self) -> None:
+            Model.__init__(self, observation_space=wrapped.observation_space,
+                           action_space=wrapped.action_space, device=device)  # fmt: skip
+            GaussianMixin.__init__(self, clip_actions=False, clip_log_std=True)
+            self.net = mlp([self.num_observations, *args.hidden, self.num_actions])
+            log_std = torch.full((self.num_actions,), float(torch.tensor(args.init_std).log()))
+            self.log_std = nn.Parameter(log_std, requires_grad=args.learn_std)
+
+        def compute(self, inputs, role=""):
+            return self.net(inputs["observations"]), {"log_std": self.log_std}
+
+    class Value(DeterministicMixin, Model):
+        def __init__(self) -> None:
+            Model.__init__(self, state_space=wrapped.state_space, action_space=wrapped.action_space,
+                           device=device)  # fmt: skip
+            DeterministicMixin.__init__(self)
+            self.net = mlp([self.num_states, *args.hidden, 1])
+
+        def compute(self, inputs, role=""):
+            return self.net(inputs["states"]), {}
+
+    cfg = PPO_CFG(
+        rollouts=args.rollouts, learning_epochs=args.learning_epochs, mini_batches=args.mini_batches,
+        discount_factor=args.discount, gae_lambda=args.gae_lambda, learning_rate=args.learning_rate,
+        learning_rate_scheduler=KLAdaptiveLR, learning_rate_scheduler_kwargs={"kl_threshold": args.kl_threshold},
+        observation_preprocessor=RunningStandardScaler,
+        observation_preprocessor_kwargs={"size": wrapped.observation_space, "device": device},
+        state_preprocessor=RunningStandardScaler,
+        state_preprocessor_kwargs={"size": wrapped.state_space, "device": device},
+        value_preprocessor=RunningStandardScaler, value_preprocessor_kwargs={"size": 1, "device": device},
+        grad_norm_clip=1.0, ratio_clip=0.2, value_clip=0.2, entropy_loss_scale=args.entropy_scale,
+        value_loss_scale=1.0, time_limit_bootstrap=True,
+        experiment=ExperimentCfg(directory=str(run_dir), experiment_name="skrl",
+                                 write_interval=args.rollouts,
+                                 checkpoint_interval=args.checkpoint_every * args.rollouts),
+    )  # fmt: skip
+    agent = PPO(models={"policy": Policy(), "value": Value()},
+                memory=RandomMemory(memory_size=args.rollouts, num_envs=num_envs, device=device),
+                observation_space=wrapped.observation_space, state_space=wrapped.state_space,
+                action_space=wrapped.action_space, device=device, cfg=cfg)  # fmt: skip
+    if args.resume is not None:
+        agent.load(str(args.resume))
+    trainer_cfg = SequentialTrainerCfg(timesteps=iterations * args.rollouts, headless=True,
+                                       environment_info=LOG_KEY, close_environment_at_exit=False)  # fmt: skip
+    SequentialTrainer(cfg=trainer_cfg, env=wrapped, agents=agent).train()
+
+    if training.rank_info()[0] == 0:
+        scaler = agent._observation_preprocessor  # skrl keeps the fitted scaler here
+        bundle = build_bundle(
+            linears=[m for m in agent.policy.net if isinstance(m, nn.Linear)], activation="elu",
+            task=args.task, library="skrl", obs_mean=scaler.running_mean.float(),
+            obs_var=scaler.running_variance.float(), obs_clip=scaler.clip_threshold, env=env,
+            env_overrides=overrides, meta={"args": dataclasses.asdict(args), "num_envs": num_envs},
+        )  # fmt: skip
+        training.finish(run_dir, bundle, args.video, args.video_steps, device)
+    env.close()
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Args))

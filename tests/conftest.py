@@ -1,0 +1,49 @@
+"""Shared fixtures. Unit tests (tests/unit) never import mjlab; sim tests are marked ``sim``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("SMP_GYM_CACHE", str(Path(__file__).parent / ".cache"))
+
+from smp_gym.render import configure_gl  # noqa: E402
+
+configure_gl()  # headless GL (osmesa on CPU), set before anything imports mujoco
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SEED_DIR = REPO.parent / "shared" / "reference" / "seed"
+
+
+@pytest.fixture(scope="session")
+def seed_dir() -> Path:
+    """The reference reproduction's data (../shared/reference/seed); skip when absent."""
+    if not (SEED_DIR / "pretrain_ckpt").is_dir():
+        pytest.skip(f"reference data not found at {SEED_DIR}")
+    return SEED_DIR
+
+
+@pytest.fixture(scope="session")
+def seed_priors(seed_dir, tmp_path_factory) -> dict[str, Path]:
+    """The three reference priors converted to our format (import-seed)."""
+    from smp_gym.prior.checkpoint import import_seed
+
+    out = tmp_path_factory.mktemp("seed_priors")
+    return {name: import_seed(seed_dir / "pretrain_ckpt" / f"pretrained_{name}.pt", out / f"{name}.safetensors")
+            for name in ("loco", "lafan_run", "getup_f2s2")}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def synthetic_clips():
+    """Procedural G1 gait clips (no external data): see tests/synthetic.py."""
+    from tests.synthetic import gait_clips
+
+    return gait_clips()
+
+
+@pytest.fixture
+def generator() -> torch.Generator:
+    return torch.Generator().manual_seed(0)
