@@ -41,6 +41,9 @@ class Args:
     init_std: float = 0.3
     hidden: tuple[int, ...] = (512, 256, 128)
     prior: str | None = None
+    """Shipped prior name or .safetensors path (None: the task's default)."""
+    gsi_pool_size: int | None = None
+    """GSI pool size (None: 4096 on a GPU, 1024 on a CPU)."""
     seed: int = 0
     device: str = "auto"
     out: Path = Path("runs")
@@ -67,7 +70,7 @@ def main(args: Args) -> None:
     run_dir = training.make_run_dir(args.out, args.task, "sb3", args.name)
     training.write_json(run_dir / "args.json", {**dataclasses.asdict(args), "num_envs": num_envs,
                                                 "iterations": iterations, "device": str(device)})  # fmt: skip
-    overrides = {"prior": args.prior} if args.prior else {}
+    overrides = training.env_overrides(prior=args.prior, gsi_pool_size=args.gsi_pool_size)
     env = gymnasium.make_vec(args.task, num_envs=num_envs, device=device, seed=seed, **overrides)
     vec = SmpSb3VecEnv(env)
     if args.resume is not None:

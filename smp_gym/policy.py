@@ -176,19 +176,37 @@ def summarize(task: str, rows: list[dict], max_steps: int) -> dict:
 @torch.no_grad()
 def play(checkpoint, out: Path | None = None, steps: int = 250, num_envs: int = 1, device="auto",
          seed: int = 0) -> Path:  # fmt: skip
-    """Render env 0 of a policy rollout to ``out`` (.mp4 or .gif)."""
+    """Render env 0 of a policy rollout to ``out`` (.mp4 or .gif): MuJoCo's offscreen renderer, or
+    a stick figure when no OpenGL backend is available."""
     from smp_gym.device import resolve_device
     from smp_gym.render import configure_gl, write_video
 
     configure_gl()
     dev = resolve_device(device)
     policy, bundle = load_bundle(checkpoint, dev)
-    env = make_env_for(bundle, num_envs, dev, seed, render_mode="rgb_array")
+    try:
+        env = make_env_for(bundle, num_envs, dev, seed, render_mode="rgb_array")
+        draw = env.render
+    except Exception as err:  # noqa: BLE001 - no GL backend: fall back to the stick figure
+        import warnings
+
+        from smp_gym.skeleton import SkeletonRenderer
+
+        warnings.warn(f"offscreen rendering unavailable ({err}); drawing a stick figure instead. "
+                      "Install libosmesa6 (CPU) or use MUJOCO_GL=egl (GPU) for the MuJoCo view.", stacklevel=2)  # fmt: skip
+        env = make_env_for(bundle, num_envs, dev, seed)
+        sim = env.unwrapped.sim
+        robot = sim.scene["robot"]
+        ids = [int(i) for i in robot.data.indexing.body_ids.tolist()]
+        parents = [ids.index(int(sim.mj_model.body_parentid[b])) if int(sim.mj_model.body_parentid[b]) in ids
+                   else -1 for b in ids]  # fmt: skip
+        skeleton = SkeletonRenderer(parents)
+        draw = lambda: skeleton.render((robot.data.body_link_pos_w[0] - sim.scene.env_origins[0]).cpu().numpy())  # noqa: E731
     obs, _ = env.reset(seed=seed)
-    frames = [env.render()]
+    frames = [draw()]
     for _ in range(steps):
         obs, *_ = env.step(policy(obs))
-        frames.append(env.render())
+        frames.append(draw())
     env.close()
     ckpt = Path(checkpoint)
     out = Path(out) if out else (ckpt if ckpt.is_dir() else ckpt.parent) / "play.mp4"

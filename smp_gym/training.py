@@ -36,6 +36,16 @@ def setup_device_and_seed(device: str, seed: int) -> tuple[torch.device, int]:
     return dev, seed + rank
 
 
+def env_overrides(prior: str | None = None, gsi_pool_size: int | None = None) -> dict:
+    """make_vec overrides from the examples' flags (only the ones that were given)."""
+    out: dict = {}
+    if prior:
+        out["prior"] = prior
+    if gsi_pool_size:
+        out["gsi"] = {"pool_size": gsi_pool_size, "batch_size": min(1024, gsi_pool_size)}
+    return out
+
+
 def make_run_dir(out: Path, task: str, library: str, name: str | None = None) -> Path:
     run = Path(out) / (name or f"{task}_{library}_{time.strftime('%Y%m%d-%H%M%S')}")
     run.mkdir(parents=True, exist_ok=True)

@@ -24,12 +24,12 @@ from smp_gym.adapters.common import scalar_logs
 class SmpSb3VecEnv(VecEnv):
     def __init__(self, env: Any) -> None:
         self.env = env
-        self.unwrapped = env.unwrapped
+        self.smp_env = env.unwrapped
         self._actions: np.ndarray | None = None
-        self._t0 = np.full(self.unwrapped.num_envs, time.time())
+        self._t0 = np.full(self.smp_env.num_envs, time.time())
         self.latest_logs: dict[str, float] = {}
-        super().__init__(self.unwrapped.num_envs, self.unwrapped.single_observation_space,
-                         self.unwrapped.single_action_space)  # fmt: skip
+        super().__init__(self.smp_env.num_envs, self.smp_env.single_observation_space,
+                         self.smp_env.single_action_space)  # fmt: skip
 
     def reset(self) -> np.ndarray:
         seed = self._seeds[0]
@@ -43,7 +43,7 @@ class SmpSb3VecEnv(VecEnv):
         self._actions = actions
 
     def step_wait(self):
-        actions = torch.as_tensor(self._actions, device=self.unwrapped.device, dtype=torch.float32)
+        actions = torch.as_tensor(self._actions, device=self.smp_env.device, dtype=torch.float32)
         obs, reward, terminated, truncated, info = self.env.step(actions)
         self.latest_logs = {k: float(v) for k, v in scalar_logs(info).items()}
         dones = _np(terminated | truncated)
@@ -66,20 +66,20 @@ class SmpSb3VecEnv(VecEnv):
         self.env.close()
 
     def get_attr(self, attr_name: str, indices=None) -> list[Any]:
-        return [getattr(self.unwrapped, attr_name)] * len(list(self._get_indices(indices)))
+        return [getattr(self.smp_env, attr_name)] * len(list(self._get_indices(indices)))
 
     def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
-        setattr(self.unwrapped, attr_name, value)
+        setattr(self.smp_env, attr_name, value)
 
     def env_method(self, method_name: str, *args, indices=None, **kwargs) -> list[Any]:
-        result = getattr(self.unwrapped, method_name)(*args, **kwargs)
+        result = getattr(self.smp_env, method_name)(*args, **kwargs)
         return [result] * len(list(self._get_indices(indices)))
 
     def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
         return [False] * len(list(self._get_indices(indices)))
 
     def get_images(self) -> Sequence[np.ndarray | None]:
-        return [self.unwrapped.render()] + [None] * (self.num_envs - 1)
+        return [self.smp_env.render()] + [None] * (self.num_envs - 1)
 
 
 class SmpLogCallback(BaseCallback):

@@ -1,8 +1,9 @@
 """How well does a prior tell real motion from corrupted motion?
 
 For held-out real windows and corrupted copies of them, compute the SDS error (mean over the
-reward timesteps K, averaged over ``draws`` noise draws with a fixed seed) and the ROC AUC of
-"corrupted scores higher than real". Corruptions:
+reward timesteps K, averaged over ``draws`` noise draws with a fixed seed), the ROC AUC of
+"corrupted scores higher than real" over all (real, corrupted) pairs, and the paired win rate
+(the fraction of windows whose own corrupted copy scores higher). Corruptions:
 
 - ``time_shuffle``: the 10 frames of each window in a random order;
 - ``joint_noise``: Gaussian noise (σ = 0.2) on the normalized joint angles.
@@ -81,7 +82,8 @@ def evaluate_prior(prior: Prior, windows: Tensor, corruptions=tuple(CORRUPTIONS)
         bad = CORRUPTIONS[name](windows.clone(), prior, g)
         err = sds_errors(prior, bad, timesteps, draws, seed + 1).cpu().numpy()
         result["_errors"][name] = err
-        result["corruptions"][name] = {"error": float(err.mean()), "auc": roc_auc(real, err)}
+        result["corruptions"][name] = {"error": float(err.mean()), "auc": roc_auc(real, err),
+                                       "paired_win_rate": float((err > real).mean())}  # fmt: skip
     return result
 
 

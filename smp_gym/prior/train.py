@@ -293,14 +293,40 @@ def select_clips(clips, include: tuple[str, ...] = (), exclude: tuple[str, ...] 
     return chosen
 
 
+def split_tail(clip, frac: float):
+    """(head, tail) of a clip in time: the last ``frac`` of its frames become a held-out clip."""
+    from smp_gym.motion.io import Clip
+
+    cut = int(round(clip.num_frames * (1.0 - frac)))
+    head = Clip(clip.name, clip.fps, clip.frames[:cut], clip.source)
+    tail = Clip(f"{clip.name}[tail]", clip.fps, clip.frames[cut:], clip.source)
+    return head, tail
+
+
+def load_norm_stats(path: Path, layout):
+    """q_low/q_high from a feature file (``smp-gym data features``) or fit on every clip of a folder."""
+    from smp_gym.motion.dataset import build_windows, load_windows, norm_stats
+    from smp_gym.motion.io import load_motions
+
+    path = Path(path)
+    if path.is_file() and path.suffix == ".npz":
+        try:
+            return load_windows(path)[1:]
+        except Exception:  # noqa: BLE001 - a motion NPZ, not a feature file
+            pass
+    return norm_stats(build_windows(load_motions(path, layout), layout).windows)
+
+
 def run_pretrain(*, motions, out: Path, cfg: PretrainCfg, holdout: tuple[str, ...] = (),
                  include: tuple[str, ...] = (), exclude: tuple[str, ...] = (), mirror: bool = True,
                  stride: int = 1, norm_stats: Path | None = None, run_dir: Path | None = None,
-                 resume: bool = False, device: str | None = None, progress: bool = True) -> dict:  # fmt: skip
-    """Load motions, split whole clips into train / held-out, fit or load the normalizer, train."""
+                 resume: bool = False, device: str | None = None, progress: bool = True,
+                 holdout_tail: float = 0.0) -> dict:  # fmt: skip
+    """Load motions, split whole clips (or their last ``holdout_tail`` fraction) into train and
+    held-out sets, fit or load the normalizer, train."""
     from smp_gym.device import resolve_device
     from smp_gym.errors import MotionDataError
-    from smp_gym.motion.dataset import build_windows, load_windows, norm_stats as fit_stats
+    from smp_gym.motion.dataset import build_windows, norm_stats as fit_stats
     from smp_gym.motion.io import load_motions
     from smp_gym.motion.layout import DEFAULT_LAYOUT
 
@@ -311,18 +337,25 @@ def run_pretrain(*, motions, out: Path, cfg: PretrainCfg, holdout: tuple[str, ..
     if missing:
         raise MotionDataError(f"--holdout clips {missing} are not among the selected clips {names}.")
     train_clips = [c for c in clips if c.name not in holdout]
+    held_clips = [c for c in clips if c.name in holdout]
+    if holdout_tail > 0:
+        if not 0 < holdout_tail < 1:
+            raise MotionDataError(f"--holdout-tail: received {holdout_tail}; need a fraction in (0, 1).")
+        pairs = [split_tail(c, holdout_tail) for c in train_clips]
+        train_clips, held_clips = [h for h, _ in pairs], held_clips + [t for _, t in pairs]
     if not train_clips:
         raise MotionDataError("every selected clip is held out; keep at least one for training.")
     train = build_windows(train_clips, layout, stride=stride, mirror=mirror)
-    held = build_windows([c for c in clips if c.name in holdout], layout) if holdout else None
+    held = build_windows(held_clips, layout) if held_clips else None
     if norm_stats is not None:
-        _, q_low, q_high = load_windows(norm_stats)
+        q_low, q_high = load_norm_stats(norm_stats, layout)
     else:
         q_low, q_high = fit_stats(train.windows)
     out = Path(out)
     run_dir = Path(run_dir) if run_dir else out.with_suffix("").with_name(out.stem + "_run")
     provenance = {"command": command_line(), "motions": [str(m) for m in (motions if isinstance(motions, (list, tuple)) else [motions])],
-                  "mirror": mirror, "stride": stride, "norm_stats": str(norm_stats) if norm_stats else "fit on train",
+                  "mirror": mirror, "stride": stride, "holdout_tail": holdout_tail,
+                  "norm_stats": str(norm_stats) if norm_stats else "fit on train",
                   "num_train_windows": len(train), "num_heldout_windows": len(held) if held else 0}  # fmt: skip
     trainer = Pretrainer(cfg, train, held, q_low, q_high, run_dir, resolve_device(device), provenance)
     if resume and trainer.resume() and progress:

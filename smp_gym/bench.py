@@ -1,0 +1,178 @@
+"""``smp-gym bench``: env-steps/s of the raw mjlab task (a) vs SmpVectorEnv (b), b/a, and where
+SmpVectorEnv's step time goes. One process, one run; warm-up excluded; medians over repeats.
+
+Throughput is measured without instrumentation; the time split comes from a second, timed pass
+(wrapping each stage, with ``torch.cuda.synchronize`` on GPU).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+
+STAGES = ("physics+task", "frame+window", "features", "prior forward", "normalizer+reward", "gsi+resets",
+          "other")  # fmt: skip
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _actions(n: int, dim: int, device, g: torch.Generator) -> torch.Tensor:
+    return (0.3 * torch.randn(n, dim, generator=g)).to(device)
+
+
+def raw_env(task: str, num_envs: int, device: torch.device):
+    """The task's mjlab env with no prior: default-pose resets, mjlab's own auto-reset."""
+    from mjlab.envs import ManagerBasedRlEnv
+    from mjlab.envs import mdp
+    from mjlab.managers.event_manager import EventTermCfg
+
+    from smp_gym.config import SimCfg
+    from smp_gym.envs import task_spec
+    from smp_gym.registry import task_info
+
+    import contextlib
+    import io
+
+    spec = task_spec(task)
+    cfg = spec.make_sim_cfg(spec.cfg_type(), SimCfg(), task_info(task).episode_length_s)
+    cfg.scene.num_envs, cfg.auto_reset, cfg.seed = num_envs, True, 0
+    cfg.events["reset"] = EventTermCfg(func=mdp.reset_scene_to_default, mode="reset")
+    with contextlib.redirect_stdout(io.StringIO()):
+        return ManagerBasedRlEnv(cfg, device=str(device))
+
+
+def _throughput(step, n: int, dim: int, device, steps: int, warmup: int, repeats: int):
+    g = torch.Generator().manual_seed(0)
+    acts = [_actions(n, dim, device, g) for _ in range(16)]
+    for i in range(warmup):
+        step(acts[i % 16])
+    rates, worst = [], 0.0
+    for _ in range(repeats):
+        _sync(device)
+        t0 = time.perf_counter()
+        for i in range(steps):
+            s0 = time.perf_counter()
+            step(acts[i % 16])
+            if device.type == "cpu":
+                worst = max(worst, time.perf_counter() - s0)
+        _sync(device)
+        rates.append(n * steps / (time.perf_counter() - t0))
+    return statistics.median(rates), worst
+
+
+def _instrument(env, times: dict, device):
+    u = env.unwrapped
+
+    def wrap(obj, name, stage):
+        fn = getattr(obj, name)
+
+        def timed(*a, **k):
+            _sync(device)
+            t = time.perf_counter()
+            out = fn(*a, **k)
+            _sync(device)
+            times[stage] += time.perf_counter() - t
+            return out
+
+        setattr(obj, name, timed)
+
+    wrap(u.sim, "step", "physics+task")
+    wrap(u, "_reader", "frame+window")
+    wrap(u.window, "push", "frame+window")
+    wrap(u.window, "features", "features")
+    wrap(u, "scorer", "prior forward")
+    for name in ("record", "update", "normalize"):
+        wrap(u.normalizer, name, "normalizer+reward")
+    wrap(u, "_reset_envs", "gsi+resets")
+    if u.gsi is not None:
+        wrap(u.gsi, "tick", "gsi+resets")
+
+
+def bench_one(task: str, num_envs: int, device: torch.device, steps: int, warmup: int, repeats: int) -> dict:
+    import gymnasium
+
+    import smp_gym  # noqa: F401
+
+    row: dict = {"num_envs": num_envs}
+    raw = raw_env(task, num_envs, device)
+    raw.reset()
+    dim = raw.single_action_space.shape[0]
+    row["raw_steps_per_s"], _ = _throughput(lambda a: raw.step(a), num_envs, dim, device, steps, warmup, repeats)
+    raw.close()
+    del raw
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        free0, total = torch.cuda.mem_get_info(device)
+    env = gymnasium.make_vec(task, num_envs=num_envs, device=device, seed=0, validate_actions=False)
+    env.reset(seed=0)
+    row["smp_steps_per_s"], worst = _throughput(env.step, num_envs, dim, device, steps, warmup, repeats)
+    row["ratio"] = row["smp_steps_per_s"] / row["raw_steps_per_s"]
+    row["overhead_pct"] = 100.0 * (row["raw_steps_per_s"] / row["smp_steps_per_s"] - 1.0)
+    if device.type == "cpu":
+        row["worst_step_ms"] = 1000 * worst
+    times: dict = defaultdict(float)
+    _instrument(env, times, device)
+    g = torch.Generator().manual_seed(1)
+    per_step = []
+    for i in range(steps):
+        a = _actions(num_envs, dim, device, g)
+        _sync(device)
+        t = time.perf_counter()
+        env.step(a)
+        _sync(device)
+        per_step.append(time.perf_counter() - t)
+    total = sum(per_step)
+    times["other"] = max(0.0, total - sum(times.values()))
+    row["split_ms_per_step"] = {k: 1000 * times[k] / steps for k in STAGES}
+    row["worst_step_ms_timed"] = 1000 * max(per_step)
+    row["median_step_ms_timed"] = 1000 * statistics.median(per_step)
+    if device.type == "cuda":
+        row["peak_torch_mem_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
+        row["device_mem_used_gib"] = (free0 - torch.cuda.mem_get_info(device)[0]) / 2**30
+    env.close()
+    return row
+
+
+def machine() -> dict:
+    info = {"python": platform.python_version(), "torch": torch.__version__, "cpu": platform.processor(),
+            "threads": torch.get_num_threads()}  # fmt: skip
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name()
+    return info
+
+
+def main(task: str, num_envs, steps: int, warmup: int, repeats: int, device: str, json_out: bool,
+         out: Path | None) -> dict:  # fmt: skip
+    from smp_gym.device import resolve_device
+
+    dev = resolve_device(device)
+    rows = [bench_one(task, n, dev, steps, warmup, repeats) for n in num_envs]
+    result = {"task": task, "device": str(dev), "machine": machine(), "steps": steps, "warmup": warmup,
+              "repeats": repeats, "rows": rows}  # fmt: skip
+    if out is not None:
+        Path(out).write_text(json.dumps(result, indent=2))
+    if json_out:
+        print(json.dumps(result, indent=2))
+        return result
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{task} on {dev} (env-steps/s, median of {repeats} x {steps} steps)")
+    for col in ("envs", "raw mjlab (a)", "SmpVectorEnv (b)", "b/a", "overhead", *STAGES[1:-1], "worst step"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        s = r["split_ms_per_step"]
+        table.add_row(str(r["num_envs"]), f"{r['raw_steps_per_s']:.0f}", f"{r['smp_steps_per_s']:.0f}",
+                      f"{r['ratio']:.3f}", f"{r['overhead_pct']:.1f}%",
+                      *(f"{s[k]:.2f} ms" for k in STAGES[1:-1]), f"{r['worst_step_ms_timed']:.1f} ms")  # fmt: skip
+    Console().print(table)
+    return result

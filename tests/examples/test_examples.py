@@ -1,0 +1,75 @@
+"""Each example trains for a few iterations end to end and writes a policy that ``smp-gym
+eval`` / ``play`` / ``export`` load (CPU, 4 envs)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.sim]
+REPO = Path(__file__).resolve().parents[2]
+
+COMMON = ["--task", "SmpSteeringG1-v0", "--num-envs", "4", "--iterations", "3", "--gsi-pool-size", "32",
+          "--video-steps", "10"]  # fmt: skip
+
+
+def run(cmd, **kw):
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, **kw)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+@pytest.mark.parametrize(("script", "extra"), [
+    ("skrl_ppo.py", ["--rollouts", "8", "--checkpoint-every", "1"]),
+    ("sb3_ppo.py", ["--n-steps", "8", "--checkpoint-every", "1"]),
+    ("rsl_rl_ppo.py", ["--steps-per-env", "8", "--save-interval", "1"]),
+])  # fmt: skip
+def test_example_trains_and_its_policy_evaluates(script, extra, tmp_path):
+    pytest.importorskip(script.split("_ppo")[0].replace("sb3", "stable_baselines3"))
+    run([sys.executable, f"examples/{script}", *COMMON, *extra, "--out", str(tmp_path), "--name", "run"])
+    run_dir = tmp_path / "run"
+    assert (run_dir / "policy.pt").is_file() and (run_dir / "args.json").is_file()
+    assert (run_dir / "play.mp4").stat().st_size > 1000
+    assert any(p.name.startswith("events.out.tfevents") for p in run_dir.rglob("*"))  # TensorBoard
+    out = run([sys.executable, "-m", "smp_gym.cli", "eval", "--checkpoint", str(run_dir), "--episodes", "2",
+               "--num-envs", "2", "--json"])  # fmt: skip
+    result = json.loads(out[out.index("{"):])
+    assert result["task"] == "SmpSteeringG1-v0" and result["episodes"] == 2
+    assert {"episode_return", "mean_r_smp", "velocity_tracking_error", "fall_rate"} <= set(result)
+
+
+def test_resume_from_a_checkpoint(tmp_path):
+    pytest.importorskip("skrl")
+    base = [sys.executable, "examples/skrl_ppo.py", *COMMON, "--rollouts", "8", "--checkpoint-every", "1",
+            "--no-video", "--out", str(tmp_path)]  # fmt: skip
+    run([*base, "--name", "first"])
+    ckpts = sorted((tmp_path / "first" / "skrl" / "checkpoints").glob("agent_*.pt"))
+    assert ckpts
+    run([*base, "--name", "second", "--resume", str(ckpts[-1])])
+    assert (tmp_path / "second" / "policy.pt").is_file()
+
+
+def test_export_onnx(tmp_path):
+    pytest.importorskip("onnx")
+    import numpy as np
+    import onnx
+    import torch
+
+    from smp_gym.policy import build_bundle, export_onnx, load_bundle, save_bundle
+
+    lin = [torch.nn.Linear(101, 32), torch.nn.Linear(32, 29)]
+    path = save_bundle(build_bundle(linears=lin, activation="elu", task="SmpSteeringG1-v0", library="test",
+                                    obs_mean=torch.randn(101), obs_var=torch.rand(101) + 0.5), tmp_path / "policy.pt")  # fmt: skip
+    onnx_path = export_onnx(path)
+    model = onnx.load(str(onnx_path))
+    onnx.checker.check_model(model)
+    policy, _ = load_bundle(path)
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return
+    obs = np.random.default_rng(0).standard_normal((3, 101)).astype(np.float32)
+    out = ort.InferenceSession(str(onnx_path)).run(None, {"obs": obs})[0]
+    np.testing.assert_allclose(out, policy(torch.from_numpy(obs)).detach().numpy(), atol=1e-5)

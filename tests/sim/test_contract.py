@@ -1,0 +1,85 @@
+"""The vector-env contract on all four ids (CPU, 2 envs)."""
+
+import gymnasium
+import numpy as np
+import pytest
+import torch
+from gymnasium.vector import AutoresetMode
+
+from smp_gym.reward import combine
+from smp_gym.registry import TASKS
+from tests.sim.conftest import make, random_actions
+
+pytestmark = pytest.mark.sim
+
+
+@pytest.mark.parametrize("env_id", list(TASKS))
+def test_spaces_rewards_and_autoreset_contract(env_id):
+    env = make(env_id, num_envs=2, episode_length_s=0.3)
+    u = env.unwrapped
+    assert isinstance(u, gymnasium.vector.VectorEnv)
+    assert u.metadata["autoreset_mode"] is AutoresetMode.SAME_STEP
+    assert np.isfinite(u.single_action_space.low).all() and np.isfinite(u.single_action_space.high).all()
+    obs, info = env.reset(seed=0)
+    assert isinstance(obs, torch.Tensor) and obs.device.type == "cpu" and obs.dtype == torch.float32
+    assert obs.shape == env.observation_space.shape == (2, *u.single_observation_space.shape)
+    assert u.state().shape == u.state_space.shape and u.state().dtype == torch.float32
+    g = torch.Generator().manual_seed(0)
+    ended = 0
+    for _ in range(20):
+        obs, reward, terminated, truncated, info = env.step(random_actions(env, g))
+        assert obs.shape == env.observation_space.shape and torch.isfinite(obs).all()
+        assert reward.shape == terminated.shape == truncated.shape == (2,)
+        assert terminated.dtype == truncated.dtype == torch.bool and reward.dtype == torch.float32
+        assert torch.isfinite(reward).all()
+        assert torch.allclose(reward, combine(info["task_reward"], info["smp_reward"], u.reward_cfg))
+        assert ((info["smp_reward"] > 0) & (info["smp_reward"] <= 1)).all()
+        for key in ("task_reward", "smp_reward", "sds_error"):
+            assert info[key].shape == (2,)
+        done = terminated | truncated
+        if done.any():
+            ended += int(done.sum())
+            assert torch.equal(info["_final_obs"], done) and info["final_obs"].shape == obs.shape
+            assert torch.equal(info["_final_info"], done)
+            assert (info["final_info"]["episode_length"][done] >= 1).all()
+        else:
+            assert "final_obs" not in info
+    assert ended >= 2  # 0.3 s episodes: every env ended at least once
+    env.close()
+
+
+def test_weighted_sum_mode(steering_env):
+    env = make("SmpSteeringG1-v0", num_envs=2, reward={"mode": "weighted_sum", "task_weight": 0.7,
+                                                        "smp_weight": 0.9, "ws": 4.0})  # fmt: skip
+    env.reset(seed=0)
+    _, reward, *_, info = env.step(torch.zeros(2, 29))
+    assert torch.allclose(reward, 0.7 * info["task_reward"] + 0.9 * info["smp_reward"])
+    env.close()
+
+
+def test_bad_actions_raise_with_expected_shape(steering_env):
+    env = steering_env
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"received shape \(3, 28\); expected \(3, 29\)"):
+        env.step(torch.zeros(3, 28))
+    bad = torch.zeros(3, 29)
+    bad[1, 4] = float("nan")
+    with pytest.raises(ValueError, match=r"NaN/inf values for envs \[1\]; expected finite actions of shape \(3, 29\)"):
+        env.step(bad)
+    bad[1, 4] = float("inf")
+    with pytest.raises(ValueError, match="NaN/inf"):
+        env.step(bad)
+    # numpy, float64 and integer actions are converted; out-of-range actions are clipped to the space
+    env.step(np.zeros((3, 29)))
+    env.step(torch.zeros(3, 29, dtype=torch.float64))
+    env.step(torch.zeros(3, 29, dtype=torch.int64))
+    env.step(torch.full((3, 29), 1e6))
+
+
+def test_render_rgb_array():
+    env = make("SmpSteeringG1-v0", num_envs=1, render_mode="rgb_array")
+    env.reset(seed=0)
+    env.step(torch.zeros(1, 29))
+    frame = env.render()
+    assert frame.shape == (240, 320, 3) and frame.dtype == np.uint8 and frame.std() > 1.0
+    env.close()

@@ -1,0 +1,88 @@
+"""Task-specific behaviour, including the two reference bugs we fix (SEED_SPEC §7.3)."""
+
+import math
+
+import pytest
+import torch
+
+from tests.sim.conftest import make
+
+pytestmark = pytest.mark.sim
+
+
+def test_location_goals_are_placed_around_the_post_reset_position():
+    env = make("SmpLocationG1-v0", num_envs=4, sim={"push_robot": False})
+    u = env.unwrapped
+    env.reset(seed=0)
+    for _ in range(3):
+        env.step(0.5 * torch.ones(4, 29))
+    # Teleport-free check: every reset env gets a goal 1-10 m from where GSI put it, however far
+    # the previous episode wandered.
+    u.sim.scene["robot"].data.data.qpos[:, 0] += 30.0  # move the robots far away before a reset
+    u.sim.sim.forward()
+    env.reset(options={"reset_mask": torch.tensor([True, True, False, False])})
+    cmd = u.sim.command_manager.get_term("location")
+    root = u.sim.scene["robot"].data.root_link_pos_w[:, :2]
+    dist = (cmd.goal_w - root).norm(dim=-1)
+    assert ((dist[:2] >= 1.0 - 1e-4) & (dist[:2] <= 10.0 + 1e-4)).all(), dist
+    env.close()
+
+
+def test_getup_smp_termination_uses_this_steps_error():
+    env = make("SmpGetupG1-v0", num_envs=2)
+    u = env.unwrapped
+    env.reset(seed=0)
+    for _ in range(6):  # past the 5 grace steps
+        env.step(torch.zeros(2, 29))
+    real = u.scorer
+
+    class Bad:
+        def __call__(self, features, generator=None):
+            err = real(features, generator).clone()
+            err[1] = 10.0  # env 1 looks wildly unnatural *this* step
+            return err
+
+    u.scorer = Bad()
+    _, _, terminated, _, info = env.step(torch.zeros(2, 29))
+    assert terminated.tolist() == [False, True]
+    assert info["final_info"]["terminated"][1]
+    env.close()
+
+
+def test_getup_has_a_head_site_and_no_self_collision_termination():
+    env = make("SmpGetupG1-v0", num_envs=1)
+    u = env.unwrapped
+    robot = u.sim.scene["robot"]
+    assert "head" in robot.site_names
+    assert "self_collision" not in u.sim.termination_manager.active_terms
+    assert u.max_episode_steps == 250
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(torch.zeros(1, 29))
+    assert set(info["metrics"]) == {"head_height", "standing"}
+    env.close()
+
+
+@pytest.mark.parametrize(("env_id", "obs_dim", "state_dim"), [
+    ("SmpForwardG1-v0", 101, 1010), ("SmpSteeringG1-v0", 101, 1010),
+    ("SmpLocationG1-v0", 98, 980), ("SmpGetupG1-v0", 96, 960),
+])  # fmt: skip
+def test_observation_sizes_match_the_reference(env_id, obs_dim, state_dim):
+    env = make(env_id, num_envs=1, gsi={"init": "default"})
+    assert env.unwrapped.single_observation_space.shape == (obs_dim,)
+    assert env.unwrapped.single_state_space.shape == (state_dim,)
+    env.close()
+
+
+def test_steering_command_is_in_the_heading_frame():
+    env = make("SmpSteeringG1-v0", num_envs=2, gsi={"init": "default", "random_heading": True})
+    u = env.unwrapped
+    env.reset(seed=3)
+    cmd = u.sim.command_manager.get_term("steering")
+    h = u.sim.scene["robot"].data.heading_w
+    local = cmd.command[:, :2]
+    world = torch.stack([torch.cos(h) * local[:, 0] - torch.sin(h) * local[:, 1],
+                         torch.sin(h) * local[:, 0] + torch.cos(h) * local[:, 1]], -1)  # fmt: skip
+    assert torch.allclose(world, cmd.tar_dir_w, atol=1e-5)
+    assert ((cmd.tar_speed >= 0.5) & (cmd.tar_speed <= 2.0)).all()
+    assert abs(float(h[0] - h[1])) > 1e-3 or math.isclose(float(h[0]), float(h[1]))
+    env.close()
