@@ -19,6 +19,7 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 from torch import Tensor
 
+import smp_gym.sim  # noqa: F401 - sets MJLAB_WARP_QUIET before any mjlab import
 from smp_gym.config import SmpEnvCfg
 from smp_gym.device import resolve_device
 from smp_gym.errors import ConfigError
@@ -166,8 +167,9 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         return init_state_from_frames(frames, self.layout.dt)
 
     def _reset_envs(self, env_ids: Tensor) -> tuple[Tensor, Tensor]:
-        """Reset ``env_ids`` through mjlab (running the GSI write) and prime their windows."""
-        obs, _ = self.sim.reset(env_ids=env_ids)
+        """Reset ``env_ids`` through mjlab's reset pipeline (running the GSI write) and prime their
+        windows."""
+        obs = self._sim_io.reset_envs(self.sim, env_ids)
         ids, frames = self._pending_prime
         if frames is None:  # default pose: a still window of the state just written
             frames = self._reader().pack()[ids].unsqueeze(1).expand(-1, self.layout.window, -1)
@@ -183,7 +185,8 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         and this env's generator (SDS noise, GSI draws)."""
         if seed is not None:
             self._generator.manual_seed(seed)
-            self.sim.seed(seed)
+            with contextlib.redirect_stdout(io.StringIO()) if not self.cfg.verbose else contextlib.nullcontext():
+                self.sim.seed(seed)
         mask = (options or {}).get("reset_mask")
         if mask is None or self._obs is None:
             ids = torch.arange(self.num_envs, device=self.device)

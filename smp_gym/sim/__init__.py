@@ -1,9 +1,15 @@
 """The only package (with ``smp_gym.envs``) that imports mjlab.
 
-``MJLAB_WARP_QUIET`` defaults to on here so warp's per-kernel compile lines stay out of
-training logs; set ``MJLAB_WARP_QUIET=0`` to see them.
+Warp prints a line per kernel module it loads; mjlab's ``MJLAB_WARP_QUIET`` switch predates
+warp 1.19's ``log_level``. We default it to on and honour it through ``log_level``; set
+``MJLAB_WARP_QUIET=0`` to see warp's messages (e.g. the ~1 minute of kernel compilation on a
+machine's first run).
 """
 
 import os
 
 os.environ.setdefault("MJLAB_WARP_QUIET", "1")
+if os.environ["MJLAB_WARP_QUIET"].lower() in ("1", "true", "yes"):
+    import warp
+
+    warp.config.log_level = max(warp.config.log_level, warp.LOG_WARNING)

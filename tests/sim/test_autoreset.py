@@ -12,7 +12,7 @@ pytestmark = pytest.mark.sim
 def _capture(env):
     """Record what mjlab's step returned (pre-reset) and the sim state right before resets."""
     u, seen = env.unwrapped, {}
-    step, reset = u.sim.step, u.sim.reset
+    step, reset = u.sim.step, u.sim._reset_idx
 
     def step_spy(actions):
         out = step(actions)
@@ -20,12 +20,12 @@ def _capture(env):
         seen["critic"] = out[0]["critic"].clone()
         return out
 
-    def reset_spy(*args, **kwargs):
+    def reset_spy(env_ids):
         seen["qpos_before_reset"] = u.sim.sim.data.qpos.clone()
-        seen["reset_ids"] = kwargs["env_ids"].clone()
-        return reset(*args, **kwargs)
+        seen["reset_ids"] = env_ids.clone()
+        return reset(env_ids)
 
-    u.sim.step, u.sim.reset = step_spy, reset_spy
+    u.sim.step, u.sim._reset_idx = step_spy, reset_spy
     return seen
 
 
