@@ -116,10 +116,10 @@ class _DiTBlock(nn.Module):
         d = x.shape[-1]
         mod = self.scale_shift_table + time_hidden.view(-1, 1, 6, d)
         shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = mod.unbind(2)
-        h = F.layer_norm(x, (d,), eps=1e-5) * (1 + scale_msa) + shift_msa
-        x = x + gate_msa * self._attn(h)
-        h = F.layer_norm(x, (d,), eps=1e-5) * (1 + scale_mlp) + shift_mlp
-        return x + gate_mlp * self.ff(h)
+        h = torch.addcmul(shift_msa, F.layer_norm(x, (d,), eps=1e-5), 1 + scale_msa)
+        x = torch.addcmul(x, gate_msa, self._attn(h))
+        h = torch.addcmul(shift_mlp, F.layer_norm(x, (d,), eps=1e-5), 1 + scale_mlp)
+        return torch.addcmul(x, gate_mlp, self.ff(h))
 
 
 def _positional_table(d: int, length: int) -> Tensor:
@@ -142,19 +142,26 @@ class Denoiser(nn.Module):
         self.proj_in = nn.Linear(f, d, bias=False)
         self.adaln_single = _AdaLnSingle(d)
         self.register_buffer("pe", _positional_table(d, max(cfg.window, 32)), persistent=False)
+        self.register_buffer("_eye", torch.eye(f), persistent=False)
         self.blocks = nn.ModuleList(_DiTBlock(d, cfg.nhead, cfg.dropout) for _ in range(cfg.num_layers))
         self.proj_out = nn.Linear(d, f, bias=False)
         self.postprocess_conv = nn.Conv1d(f, f, 1, bias=False)
 
-    def forward(self, x: Tensor, t: Tensor) -> Tensor:
-        w_pre = self.preprocess_conv.weight.squeeze(-1)
-        x = x + x @ w_pre.T
+    def forward(self, x: Tensor, t: Tensor, time_hidden: Tensor | None = None) -> Tensor:
+        """x [B, W, F], t [B] -> ε̂ [B, W, F]. ``time_hidden`` [B, 6D] may be passed precomputed
+        (``time_embedding(t)``) when the same timesteps are scored over and over."""
+        eye = self._eye.to(x.dtype)
+        x = x @ (self.preprocess_conv.weight.squeeze(-1) + eye).T  # x + conv1x1(x)
         h = self.proj_in(x) + self.pe[: x.shape[1]]
-        time_hidden = self.adaln_single(t)
+        if time_hidden is None:
+            time_hidden = self.adaln_single(t)
         for block in self.blocks:
             h = block(h, time_hidden)
-        y = self.proj_out(h)
-        return y + y @ self.postprocess_conv.weight.squeeze(-1).T
+        return self.proj_out(h) @ (self.postprocess_conv.weight.squeeze(-1) + eye).T  # y + conv1x1(y)
+
+    def time_embedding(self, t: Tensor) -> Tensor:
+        """The adaLN modulation input for timesteps t. [B] -> [B, 6D]."""
+        return self.adaln_single(t)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

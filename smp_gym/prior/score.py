@@ -43,6 +43,8 @@ class SdsScorer:
         self.prior = prior
         self.timesteps = check_timesteps(timesteps, prior.num_timesteps)
         self._t = torch.tensor(self.timesteps, device=prior.device, dtype=torch.long)
+        with torch.inference_mode():  # the K timesteps never change: embed them once
+            self._time_hidden = prior.model.time_embedding(self._t).clone()
         self._model = prior.model
         if compile:  # CUDA graphs on GPU; inductor kernels on CPU. Parity-tested against eager.
             _check_compile_safe()
@@ -63,7 +65,7 @@ class SdsScorer:
         t = self._t.repeat_interleave(n)
         eps = torch.randn(x0k.shape, generator=generator, device=x0.device, dtype=x0.dtype)
         x_t = self.prior.schedule.add_noise(x0k, eps, t)
-        err = (self._model(x_t, t) - eps).square().mean(dim=(1, 2))
+        err = (self._model(x_t, t, self._time_hidden.repeat_interleave(n, dim=0)) - eps).square().mean(dim=(1, 2))
         return err.view(k, n).T
 
 
