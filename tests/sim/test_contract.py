@@ -48,6 +48,18 @@ def test_spaces_rewards_and_autoreset_contract(env_id):
     env.close()
 
 
+@pytest.mark.parametrize("env_id", ["SmpSteeringG1-v0", "SmpGetupG1-v0"])
+def test_vector_env_checker_passes_torch_and_numpy(env_id):
+    from gymnasium.wrappers.vector import ArrayConversion
+
+    from smp_gym.check import check_vector_env
+
+    env = make(env_id, num_envs=2, episode_length_s=0.1, sim={"push_robot": False})
+    check_vector_env(env, steps=12)
+    check_vector_env(ArrayConversion(env, env_xp=torch, target_xp=np), steps=6)
+    env.close()
+
+
 def test_weighted_sum_mode(steering_env):
     env = make("SmpSteeringG1-v0", num_envs=2, reward={"mode": "weighted_sum", "task_weight": 0.7,
                                                         "smp_weight": 0.9, "ws": 4.0})  # fmt: skip
