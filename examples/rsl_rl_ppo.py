@@ -18,6 +18,7 @@ from smp_gym.render import configure_gl
 configure_gl()
 
 import gymnasium  # noqa: E402
+import torch  # noqa: E402
 import tyro  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -77,6 +78,7 @@ def main(args: Args) -> None:
 
     from smp_gym.adapters.rsl_rl import SmpRslRlVecEnv
     from smp_gym.policy import build_bundle
+    from smp_gym.prior.checkpoint import atomic_write
 
     device, seed = training.setup_device_and_seed(args.device, args.seed)
     num_envs = args.num_envs or training.default_num_envs(device)
@@ -86,8 +88,15 @@ def main(args: Args) -> None:
                                                 "iterations": iterations, "device": str(device)})  # fmt: skip
     overrides = training.env_overrides(prior=args.prior, gsi_pool_size=args.gsi_pool_size)
     env = gymnasium.make_vec(args.task, num_envs=num_envs, device=device, seed=seed, **overrides)
-    runner = OnPolicyRunner(SmpRslRlVecEnv(env), runner_cfg(args, seed), log_dir=str(run_dir / "rsl_rl"),
-                            device=str(device))  # fmt: skip
+    class AtomicRunner(OnPolicyRunner):
+        """rsl_rl's runner, but a checkpoint is never left half-written (temp file + rename)."""
+
+        def save(self, path: str, infos: dict | None = None) -> None:
+            saved = {**self.alg.save(), "iter": self.current_learning_iteration, "infos": infos}
+            atomic_write(Path(path), lambda tmp: torch.save(saved, tmp))
+
+    runner = AtomicRunner(SmpRslRlVecEnv(env), runner_cfg(args, seed), log_dir=str(run_dir / "rsl_rl"),
+                          device=str(device))  # fmt: skip
     if args.resume is not None:
         runner.load(str(args.resume))
     runner.learn(num_learning_iterations=iterations)

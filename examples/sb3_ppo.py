@@ -56,9 +56,18 @@ class Args:
     video_steps: int = 250
 
 
+def save_checkpoint(model, vec, folder: Path) -> None:
+    """model.zip + vecnormalize.pkl in ``folder``, neither ever half-written."""
+    from smp_gym.prior.checkpoint import atomic_write
+
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(folder / "model.zip", lambda tmp: model.save(str(tmp)))
+    atomic_write(folder / "vecnormalize.pkl", lambda tmp: vec.save(str(tmp)))
+
+
 def main(args: Args) -> None:
     from stable_baselines3 import PPO
-    from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
+    from stable_baselines3.common.callbacks import BaseCallback, CallbackList
     from stable_baselines3.common.vec_env import VecNormalize
 
     from smp_gym.adapters.sb3 import SmpLogCallback, SmpSb3VecEnv
@@ -87,16 +96,19 @@ def main(args: Args) -> None:
             tensorboard_log=str(run_dir / "sb3"), seed=seed, device=device, verbose=0,
         )  # fmt: skip
     ckpt_dir = run_dir / "checkpoints"
-    callbacks = CallbackList([
-        SmpLogCallback(),
-        CheckpointCallback(save_freq=max(1, args.checkpoint_every * args.n_steps), save_path=str(ckpt_dir),
-                           name_prefix="ppo", save_vecnormalize=True),
-    ])  # fmt: skip
+
+    class AtomicCheckpoints(BaseCallback):
+        """Every ``checkpoint_every`` iterations: model + VecNormalize, each via temp file + rename."""
+
+        def _on_step(self) -> bool:
+            if self.n_calls % max(1, args.checkpoint_every * args.n_steps) == 0:
+                save_checkpoint(model, vec, ckpt_dir)
+            return True
+
+    callbacks = CallbackList([SmpLogCallback(), AtomicCheckpoints()])
     model.learn(total_timesteps=iterations * args.n_steps * num_envs, callback=callbacks,
                 progress_bar=True, reset_num_timesteps=args.resume is None)  # fmt: skip
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    model.save(str(ckpt_dir / "model.zip"))
-    vec.save(str(ckpt_dir / "vecnormalize.pkl"))
+    save_checkpoint(model, vec, ckpt_dir)
 
     if training.rank_info()[0] == 0:
         policy = model.policy

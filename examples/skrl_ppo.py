@@ -81,6 +81,7 @@ def main(args: Args) -> None:
 
     from smp_gym.adapters.skrl import LOG_KEY, SmpSkrlWrapper
     from smp_gym.policy import build_bundle
+    from smp_gym.prior.checkpoint import atomic_write
 
     device, seed = training.setup_device_and_seed(args.device, args.seed)
     num_envs = args.num_envs or training.default_num_envs(device)
@@ -129,7 +130,15 @@ def main(args: Args) -> None:
                                  write_interval=args.rollouts,
                                  checkpoint_interval=args.checkpoint_every * args.rollouts),
     )  # fmt: skip
-    agent = PPO(models={"policy": Policy(), "value": Value()},
+    class AtomicPPO(PPO):
+        """skrl's PPO, but a checkpoint is never left half-written (temp file + rename)."""
+
+        def write_checkpoint(self, *, timestep: int, timesteps: int) -> None:
+            modules = {name: self._get_internal_value(m) for name, m in self.checkpoint_modules.items()}
+            path = Path(self.experiment_dir) / "checkpoints" / f"agent_{timestep}.pt"
+            atomic_write(path, lambda tmp: torch.save(modules, tmp))
+
+    agent = AtomicPPO(models={"policy": Policy(), "value": Value()},
                 memory=RandomMemory(memory_size=args.rollouts, num_envs=num_envs, device=device),
                 observation_space=wrapped.observation_space, state_space=wrapped.state_space,
                 action_space=wrapped.action_space, device=device, cfg=cfg)  # fmt: skip
