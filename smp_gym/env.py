@@ -22,7 +22,7 @@ from torch import Tensor
 import smp_gym.sim  # noqa: F401 - sets MJLAB_WARP_QUIET before any mjlab import
 from smp_gym.config import SmpEnvCfg
 from smp_gym.device import resolve_device
-from smp_gym.errors import ConfigError
+from smp_gym.errors import ConfigError, MotionDataError
 from smp_gym.gsi import GsiPool
 from smp_gym.motion.features import InitState, features_to_frames, init_state_from_frames
 from smp_gym.motion.window import MotionWindow
@@ -140,7 +140,7 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         if src.suffix == ".npz" and src.is_file():
             try:
                 return dataset.load_windows(src)[0].windows.to(self.device)
-            except Exception:  # noqa: BLE001 - not a feature file: maybe a motion NPZ
+            except MotionDataError:  # not a feature file: a motion NPZ, loaded below
                 pass
         clips = motion_io.load_motions(src, self.layout)
         return dataset.build_windows(clips, self.layout).windows.to(self.device)

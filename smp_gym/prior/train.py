@@ -305,6 +305,7 @@ def split_tail(clip, frac: float):
 
 def load_norm_stats(path: Path, layout):
     """q_low/q_high from a feature file (``smp-gym data features``) or fit on every clip of a folder."""
+    from smp_gym.errors import MotionDataError
     from smp_gym.motion.dataset import build_windows, load_windows, norm_stats
     from smp_gym.motion.io import load_motions
 
@@ -312,7 +313,7 @@ def load_norm_stats(path: Path, layout):
     if path.is_file() and path.suffix == ".npz":
         try:
             return load_windows(path)[1:]
-        except Exception:  # noqa: BLE001 - a motion NPZ, not a feature file
+        except MotionDataError:  # a motion NPZ, not a feature file
             pass
     return norm_stats(build_windows(load_motions(path, layout), layout).windows)
 
