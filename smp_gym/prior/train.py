@@ -2,8 +2,8 @@
 
 Logs to TensorBoard and CSV, shows a progress bar, writes a resumable training checkpoint
 (``last.pt``, loadable with ``torch.load(weights_only=True)``) atomically every
-``save_every`` steps, keeps the prior with the lowest held-out loss, and writes the final
-prior as ``.safetensors``.
+``save_every`` steps. With held-out data the output prior is the one with the lowest held-out
+loss (early stopping; the last weights go to ``OUT.last.safetensors``); without, the last one.
 """
 
 from __future__ import annotations
@@ -248,9 +248,9 @@ class Pretrainer:
                     if self.x_heldout is not None:
                         held = heldout_loss(self.ema or self.model, self.schedule, self.x_heldout)
                         writer.add_scalar("loss/heldout", held, self.step)
-                        if held < self.best:
+                        if held < self.best:  # early stopping: OUT always holds the best held-out prior
                             self.best = held
-                            self.export(out.with_name(out.stem + ".best.safetensors"), {"heldout_loss": held})
+                            self.export(out, {"heldout_loss": held, "selected": "best held-out loss"})
                     writer.add_scalar("loss/train", train_loss, self.step)
                     log.writerow([self.step, f"{train_loss:.6f}", f"{held:.6f}", f"{self.elapsed:.1f}"])
                     csv_file.flush()
@@ -263,7 +263,10 @@ class Pretrainer:
             writer.close()
             csv_file.close()
         self.save_training_checkpoint()
-        self.export(out)
+        if self.x_heldout is None:
+            self.export(out, {"selected": "last step"})
+        else:  # the last weights, for comparison; OUT keeps the best held-out ones
+            self.export(out.with_name(out.stem + ".last.safetensors"), {"selected": "last step"})
         return {"steps": self.step, "best_heldout_loss": self.best, "seconds": round(self.elapsed, 1)}
 
 

@@ -44,14 +44,16 @@ def test_loss_goes_down_and_logs_are_written(trained):
 
 def test_saved_prior_reloads_bit_identically(trained):
     trainer, run = trained
-    prior = load_prior(run / "prior.safetensors")
+    prior = load_prior(run / "prior.last.safetensors")
     for k, v in trainer.model.state_dict().items():
         assert torch.equal(prior.model.state_dict()[k], v), k
     x = torch.randn(3, 10, 59)
     t = torch.tensor([1, 20, 40])
     assert torch.equal(prior.model(x, t), trainer.model.eval()(x, t))
     assert prior.meta["train_clips"] and prior.meta["heldout_clips"] == ["walk_c"]
-    assert (run / "prior.best.safetensors").is_file()
+    best = load_prior(run / "prior.safetensors")  # early stopping keeps the best held-out prior
+    rows = list(csv.DictReader(open(run / "run" / "log.csv")))
+    assert best.meta["heldout_loss"] == pytest.approx(min(float(r["heldout_loss"]) for r in rows), rel=1e-5)
 
 
 def test_resume_continues_exactly_where_it_stopped(synthetic_clips, tmp_path, monkeypatch):
@@ -66,7 +68,7 @@ def test_resume_continues_exactly_where_it_stopped(synthetic_clips, tmp_path, mo
     monkeypatch.setattr(crashing, "_ema_update", crash_after_checkpoint)
     with pytest.raises(KeyboardInterrupt):
         crashing.train(tmp_path / "b.safetensors", progress=False)
-    assert not (tmp_path / "b.safetensors").exists()
+    assert not (tmp_path / "b.last.safetensors").exists()
     resumed = _trainer(synthetic_clips, tmp_path / "b", steps=100, lr_final_frac=0.1)
     assert resumed.resume() and resumed.step == 50
     resumed.train(tmp_path / "b.safetensors", progress=False)
