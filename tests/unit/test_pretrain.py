@@ -89,3 +89,29 @@ def test_roc_auc_basics():
     assert roc_auc([0.0, 0.1], [0.5, 0.6]) == 1.0
     assert roc_auc([0.5, 0.6], [0.0, 0.1]) == 0.0
     assert roc_auc([1.0, 1.0], [1.0, 1.0]) == 0.5
+
+
+def test_cli_eval_on_a_priors_recorded_heldout_windows(trained, tmp_path, capsys):
+    """`smp-gym prior eval A B --heldout-of A` scores both priors on A's held-out windows."""
+    import json
+
+    import numpy as np
+
+    from smp_gym.cli import prior_eval
+    from tests.synthetic import gait_arrays
+
+    _, run = trained
+    root, quat, joints = gait_arrays(speed=1.2, cadence=1.8, phase=2.5, turn_rate=-0.1)  # walk_c's spec
+    np.savetxt(tmp_path / "walk_c.csv", np.concatenate([root, quat[:, [1, 2, 3, 0]], joints], axis=1), delimiter=",")
+    ckpt = str(run / "prior.safetensors")
+    prior_eval([ckpt, str(run / "prior.last.safetensors")], motions=[tmp_path], heldout_of=ckpt, json=True)
+    out = json.loads(capsys.readouterr().out)
+    held = build_windows([c for c in _clips_named("walk_c")], L).windows
+    assert [r["num_windows"] for r in out.values()] == [len(held)] * 2
+    assert out[ckpt]["corruptions"]["joint_noise"]["auc"] > 0.75
+
+
+def _clips_named(name):
+    from tests.synthetic import gait_clips
+
+    return [c for c in gait_clips() if c.name == name]
