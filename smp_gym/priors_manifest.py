@@ -51,7 +51,7 @@ def build(folder: Path, motions: Path, draws: int = 4, defaults: dict[str, list[
 
     entries = {}
     for path in sorted(Path(folder).glob("*.safetensors")):
-        if path.name.endswith(".best.safetensors"):
+        if path.name.endswith((".best.safetensors", ".last.safetensors")):
             continue
         prior = load_prior(path)
         meta = prior.meta
