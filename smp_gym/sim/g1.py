@@ -9,6 +9,8 @@ a task reward lies in [0, 1] per step, and so does ``task × r_smp``.
 
 from __future__ import annotations
 
+import re
+
 import mujoco
 import torch
 from mjlab.asset_zoo.robots import G1_ACTION_SCALE, get_g1_robot_cfg
@@ -22,7 +24,6 @@ from mjlab.managers.observation_manager import ObservationGroupCfg, ObservationT
 from mjlab.managers.scene_entity_config import SceneEntityCfg
 from mjlab.managers.termination_manager import TerminationTermCfg
 from mjlab.scene import SceneCfg
-from mjlab.sensor import ContactMatch, ContactSensorCfg
 from mjlab.sim import MujocoCfg, SimulationCfg
 from mjlab.terrains import TerrainEntityCfg
 from mjlab.utils.noise import UniformNoiseCfg as Unoise
@@ -41,10 +42,28 @@ def spec_with_head() -> mujoco.MjSpec:
     return spec
 
 
-def self_collision(env, sensor_name: str = "self_collision") -> torch.Tensor:
-    """Terminate on any contact between two bodies of the robot."""
-    found = env.scene[sensor_name].data.found
-    return found.reshape(found.shape[0], -1).any(dim=-1)
+def self_collision(env, exclude: tuple[str, ...] = ()) -> torch.Tensor:
+    """Terminate on a contact between two robot bodies, ignoring contacts that involve a body
+    matching ``exclude`` (regexes on the robot's body names). Reads the solver's contact list
+    directly: tensor ops on the env's device, no host sync."""
+    ok = getattr(env, "_smp_self_collision_geoms", None)
+    if ok is None:
+        model = env.sim.mj_model
+        counted = []
+        for b in range(model.nbody):
+            name = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, b) or ""
+            robot, _, local = name.partition("/")
+            counted.append(robot == "robot" and not any(re.fullmatch(rx, local) for rx in exclude))
+        counted_t = torch.tensor(counted, dtype=torch.bool)
+        ok = counted_t[torch.as_tensor(model.geom_bodyid, dtype=torch.long)].to(env.device)
+        env._smp_self_collision_geoms = ok
+    contact = env.sim.data.contact
+    geom = contact.geom.long()
+    live = torch.arange(geom.shape[0], device=geom.device) < env.sim.data.nacon.long()
+    hit = live & ok[geom[:, 0].clamp_min(0)] & ok[geom[:, 1].clamp_min(0)]
+    found = torch.zeros(env.num_envs, dtype=torch.int32, device=geom.device)
+    found.index_add_(0, contact.worldid.long().clamp(0, env.num_envs - 1), hit.int())
+    return found > 0
 
 
 def base_cfg(sim: SimCfg, *, episode_length_s: float, min_base_height: float | None = 0.3,
@@ -106,22 +125,17 @@ def base_cfg(sim: SimCfg, *, episode_length_s: float, min_base_height: float | N
                     "ranges": {0: (-0.025, 0.025), 1: (-0.025, 0.025), 2: (-0.03, 0.03)}},
         )  # fmt: skip
     terminations = {"time_out": TerminationTermCfg(func=envs_mdp.time_out, time_out=True)}
-    sensors = ()
     if self_collision_termination:
-        sensors = (ContactSensorCfg(
-            name="self_collision",
-            primary=ContactMatch(mode="subtree", pattern="pelvis", entity="robot"),
-            secondary=ContactMatch(mode="subtree", pattern="pelvis", entity="robot"),
-            fields=("found",), reduce="none", num_slots=1,
-        ),)  # fmt: skip
-        terminations["self_collision"] = TerminationTermCfg(func=self_collision)
+        terminations["self_collision"] = TerminationTermCfg(
+            func=self_collision, params={"exclude": tuple(sim.self_collision_exclude)}
+        )
     if min_base_height is not None:
         terminations["base_too_low"] = TerminationTermCfg(
             func=envs_mdp.root_height_below_minimum, params={"minimum_height": min_base_height}
         )
     return ManagerBasedRlEnvCfg(
         scene=SceneCfg(terrain=TerrainEntityCfg(terrain_type="plane"), entities={"robot": robot},
-                       sensors=sensors, num_envs=1, extent=2.0),  # fmt: skip
+                       num_envs=1, extent=2.0),  # fmt: skip
         observations=observations,
         actions={"joint_pos": JointPositionActionCfg(entity_name="robot", actuator_names=(".*",),
                                                      scale=G1_ACTION_SCALE, use_default_offset=True)},  # fmt: skip

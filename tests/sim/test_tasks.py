@@ -86,3 +86,44 @@ def test_steering_command_is_in_the_heading_frame():
     assert ((cmd.tar_speed >= 0.5) & (cmd.tar_speed <= 2.0)).all()
     assert abs(float(h[0] - h[1])) > 1e-3 or math.isclose(float(h[0]), float(h[1]))
     env.close()
+
+
+def _contact_env(pairs, worlds, nacon, num_envs=3):
+    """A stand-in for mjlab's env exposing only what ``self_collision`` reads: the G1 model and a
+    solver contact list of (geom1, geom2) pairs, their worlds and the live count."""
+    import types
+
+    import mujoco
+    from mjlab.asset_zoo.robots import get_g1_robot_cfg
+    from mjlab.entity import Entity
+
+    spec = mujoco.MjSpec()
+    spec.worldbody.add_geom(name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=(5, 5, 0.1))
+    frame = spec.worldbody.add_frame()
+    frame.attach_body(Entity(get_g1_robot_cfg()).spec.body("pelvis"), "robot/", "")
+    model = spec.compile()
+
+    def geom_of(body):
+        b = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, body)
+        return int(next(g for g in range(model.ngeom) if model.geom_bodyid[g] == b and model.geom_contype[g]))
+
+    geoms = [(geom_of(a) if a != "floor" else 0, geom_of(b)) for a, b in pairs] + [(-1, -1)] * 4
+    contact = types.SimpleNamespace(geom=torch.tensor(geoms), worldid=torch.tensor(list(worlds) + [0] * 4))
+    sim = types.SimpleNamespace(mj_model=model, data=types.SimpleNamespace(contact=contact, nacon=torch.tensor([nacon])))
+    return types.SimpleNamespace(sim=sim, num_envs=num_envs, device=torch.device("cpu"))
+
+
+def test_self_collision_ignores_hands_by_default_and_not_under_the_reference_rule():
+    from smp_gym.config import SimCfg
+    from smp_gym.sim.g1 import self_collision
+
+    pairs = [("robot/left_wrist_yaw_link", "robot/left_hip_roll_link"),      # world 0: hand on hip
+             ("robot/left_knee_link", "robot/right_knee_link"),              # world 1: knees
+             ("floor", "robot/left_ankle_roll_link"),                        # world 2: a foot on the floor
+             ("robot/left_elbow_link", "robot/torso_link")]                  # world 2, but past nacon
+    ours = self_collision(_contact_env(pairs, [0, 1, 2, 2], nacon=3), exclude=SimCfg().self_collision_exclude)
+    reference = self_collision(_contact_env(pairs, [0, 1, 2, 2], nacon=3), exclude=())
+    assert ours.tolist() == [False, True, False]
+    assert reference.tolist() == [True, True, False]
+    everything = self_collision(_contact_env(pairs, [0, 1, 2, 2], nacon=4), exclude=())
+    assert everything.tolist() == [True, True, True]
