@@ -15,6 +15,7 @@ import gymnasium
 import psutil
 import torch
 import tyro
+from tqdm import tqdm
 
 import smp_gym  # noqa: F401
 
@@ -50,10 +51,12 @@ def main(args: Args) -> dict:
     env.reset(seed=args.seed)
     g = torch.Generator().manual_seed(args.seed)
     samples, t0, episodes = [], time.perf_counter(), 0
-    sizes0 = buffer_bytes(env)
-    for step in range(1, args.steps + 1):
+    sizes0 = None  # taken after the first step, which allocates the per-task metric sums once
+    for step in tqdm(range(1, args.steps + 1), desc="soak", unit="step", mininterval=5.0):
         _, _, terminated, truncated, _ = env.step(0.3 * torch.randn(args.num_envs, 29, generator=g))
         episodes += int((terminated | truncated).sum())
+        if step == 1:
+            sizes0 = buffer_bytes(env)
         if step % args.every == 0 or step == 1:
             samples.append({"step": step, "rss_mib": proc.memory_info().rss / 2**20,
                             "seconds": time.perf_counter() - t0, "episodes": episodes,

@@ -50,7 +50,6 @@ class Args:
     """Shipped prior name or .safetensors path (None: the task's default)."""
     gsi_pool_size: int | None = None
     """GSI pool size (None: 4096 on a GPU, 1024 on a CPU)."""
-    """Shipped prior name or .safetensors path (None: the task's default)."""
     seed: int = 0
     device: str = "auto"
     out: Path = Path("runs")
