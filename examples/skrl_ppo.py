@@ -64,7 +64,7 @@ class Args:
 
 def mlp(sizes: list[int]) -> nn.Sequential:
     layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers += [nn.Linear(a, b)] + ([nn.ELU()] if i < len(sizes) - 2 else [])
     return nn.Sequential(*layers)
 

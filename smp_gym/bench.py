@@ -31,16 +31,15 @@ def _actions(n: int, dim: int, device, g: torch.Generator) -> torch.Tensor:
 
 def raw_env(task: str, num_envs: int, device: torch.device):
     """The task's mjlab env with no prior: default-pose resets, mjlab's own auto-reset."""
-    from mjlab.envs import ManagerBasedRlEnv
-    from mjlab.envs import mdp
+    import contextlib
+    import io
+
+    from mjlab.envs import ManagerBasedRlEnv, mdp
     from mjlab.managers.event_manager import EventTermCfg
 
     from smp_gym.config import SimCfg
     from smp_gym.envs import task_spec
     from smp_gym.registry import task_info
-
-    import contextlib
-    import io
 
     spec = task_spec(task)
     cfg = spec.make_sim_cfg(spec.cfg_type(), SimCfg(), task_info(task).episode_length_s)
@@ -106,7 +105,7 @@ def bench_one(task: str, num_envs: int, device: torch.device, steps: int, warmup
     raw = raw_env(task, num_envs, device)
     raw.reset()
     dim = raw.single_action_space.shape[0]
-    row["raw_steps_per_s"], _ = _throughput(lambda a: raw.step(a), num_envs, dim, device, steps, warmup, repeats)
+    row["raw_steps_per_s"], _ = _throughput(raw.step, num_envs, dim, device, steps, warmup, repeats)
     raw.close()
     del raw
     if device.type == "cuda":
@@ -123,7 +122,7 @@ def bench_one(task: str, num_envs: int, device: torch.device, steps: int, warmup
     _instrument(env, times, device)
     g = torch.Generator().manual_seed(1)
     per_step = []
-    for i in range(steps):
+    for _ in range(steps):
         a = _actions(num_envs, dim, device, g)
         _sync(device)
         t = time.perf_counter()

@@ -64,7 +64,7 @@ def data_features(motions: list[Path], out: Path, stride: int = 1, mirror: bool 
 
 
 # ------------------------------------------------------------------------------- pretrain
-def pretrain(motions: list[Path], out: Path, cfg: PretrainCfg = PretrainCfg(),
+def pretrain(motions: list[Path], out: Path, cfg: PretrainCfg = PretrainCfg(),  # noqa: B008 (frozen)
              holdout: tuple[str, ...] = (), include: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
              holdout_tail: float = 0.0, mirror: bool = True, stride: int = 1,
              norm_stats: Path | None = None, run_dir: Path | None = None, resume: bool = False,

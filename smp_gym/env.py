@@ -99,7 +99,8 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         from mjlab.envs import ManagerBasedRlEnv
         from mjlab.managers.event_manager import EventTermCfg
 
-        from smp_gym.sim import checks, io as sim_io
+        from smp_gym.sim import checks
+        from smp_gym.sim import io as sim_io
 
         self._sim_io = sim_io
         dt = self.layout.dt
@@ -134,7 +135,8 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
     def _load_dataset(self) -> Tensor:
         from pathlib import Path
 
-        from smp_gym.motion import dataset, io as motion_io
+        from smp_gym.motion import dataset
+        from smp_gym.motion import io as motion_io
 
         src = Path(self.cfg.gsi.dataset)
         if src.suffix == ".npz" and src.is_file():

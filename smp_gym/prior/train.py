@@ -330,7 +330,8 @@ def run_pretrain(*, motions, out: Path, cfg: PretrainCfg, holdout: tuple[str, ..
     held-out sets, fit or load the normalizer, train."""
     from smp_gym.device import resolve_device
     from smp_gym.errors import MotionDataError
-    from smp_gym.motion.dataset import build_windows, norm_stats as fit_stats
+    from smp_gym.motion.dataset import build_windows
+    from smp_gym.motion.dataset import norm_stats as fit_stats
     from smp_gym.motion.io import load_motions
     from smp_gym.motion.layout import DEFAULT_LAYOUT
 

@@ -13,7 +13,7 @@ def layout_mismatches(layout: FeatureLayout, *, joint_names, body_names, control
     sim_joints, lay_joints = tuple(joint_names), tuple(layout.joint_names)
     if sim_joints != lay_joints:
         if set(sim_joints) == set(lay_joints):
-            first = next(i for i, (a, b) in enumerate(zip(sim_joints, lay_joints)) if a != b)
+            first = next(i for i, (a, b) in enumerate(zip(sim_joints, lay_joints, strict=True)) if a != b)
             out.append(f"joint order differs from position {first}: prior has {lay_joints[first]!r}, "
                        f"sim has {sim_joints[first]!r}")  # fmt: skip
         else:

@@ -4,7 +4,6 @@ import json
 import os
 import sys
 
-import torch
 import torch.distributed as dist
 
 from smp_gym import training

@@ -6,8 +6,8 @@ import pytest
 import torch
 from gymnasium.vector import AutoresetMode
 
-from smp_gym.reward import combine
 from smp_gym.registry import TASKS
+from smp_gym.reward import combine
 from tests.sim.conftest import make, random_actions
 
 pytestmark = pytest.mark.sim

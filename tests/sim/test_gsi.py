@@ -7,7 +7,7 @@ import torch
 from smp_gym.motion.dataset import build_windows, norm_stats, save_windows
 from smp_gym.motion.features import Frames, compute_features
 from smp_gym.motion.layout import DEFAULT_LAYOUT as L
-from smp_gym.motion.rotations import quat_mul, quat_conj, axis_angle_from_quat
+from smp_gym.motion.rotations import axis_angle_from_quat, quat_conj, quat_mul
 from tests.sim.conftest import make
 
 pytestmark = pytest.mark.sim

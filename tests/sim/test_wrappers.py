@@ -64,7 +64,7 @@ def test_sb3_adapter_terminal_observation_of_truncated_episodes():
         return out
 
     u.sim.step = spy
-    for i in range(5):
+    for _ in range(5):
         vec.step_async(np.zeros((2, 29), dtype=np.float32))
         obs, rewards, dones, infos = vec.step_wait()
         assert rewards.dtype == np.float32 and dones.dtype == bool and len(infos) == 2

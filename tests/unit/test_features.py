@@ -9,7 +9,12 @@ from hypothesis import strategies as st
 
 from smp_gym.errors import MotionDataError
 from smp_gym.motion.dataset import build_windows, clip_windows, mirror_clip, norm_stats
-from smp_gym.motion.features import Frames, compute_features, features_to_frames, init_state_from_frames
+from smp_gym.motion.features import (
+    Frames,
+    compute_features,
+    features_to_frames,
+    init_state_from_frames,
+)
 from smp_gym.motion.fk import ee_positions
 from smp_gym.motion.io import load_csv, load_npz
 from smp_gym.motion.layout import DEFAULT_LAYOUT as L

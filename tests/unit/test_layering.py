@@ -3,7 +3,6 @@ and ``import smp_gym`` registers the ids without importing torch or mjlab."""
 
 import subprocess
 import sys
-import time
 
 import pytest
 

@@ -11,7 +11,7 @@ from smp_gym.motion.layout import DEFAULT_LAYOUT as L
 from smp_gym.prior.checkpoint import load_prior
 from smp_gym.prior.denoiser import DenoiserCfg
 from smp_gym.prior.evaluate import evaluate_prior, roc_auc
-from smp_gym.prior.train import Pretrainer, PretrainCfg
+from smp_gym.prior.train import PretrainCfg, Pretrainer
 
 TINY = DenoiserCfg(d_model=64, nhead=4, num_layers=2)
 
