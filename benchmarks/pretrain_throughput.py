@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 import tyro
 
+from smp_gym.bench import machine
 from smp_gym.device import resolve_device
 from smp_gym.prior.denoiser import Denoiser, DenoiserCfg
 from smp_gym.prior.schedule import DdpmSchedule
@@ -51,7 +52,7 @@ def main(args: Args) -> dict:
         dt = (time.perf_counter() - t0) / args.steps
         rows.append({"batch_size": bs, "noise_samples": args.noise_samples, "steps_per_s": 1 / dt,
                      "windows_per_s": bs * args.noise_samples / dt})  # fmt: skip
-    result = {"device": str(dev), "torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows}
+    result = {"device": str(dev), "machine": machine(), "rows": rows}
     if args.out:
         args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

@@ -71,12 +71,15 @@ def main(args: Args) -> dict:
               "rss_start_mib": samples[0]["rss_mib"], "rss_after_warmup_mib": warm["rss_mib"],
               "rss_end_mib": samples[-1]["rss_mib"], "env_steps_per_s": args.steps * args.num_envs / samples[-1]["seconds"],
               "episodes": episodes, "gsi_refreshes": samples[-1]["gsi_refreshes"],
-              "expected_gsi_refreshes": args.steps // args.refresh_interval, "samples": samples}  # fmt: skip
+              "expected_gsi_refreshes": u.gsi.expected_refreshes(args.steps), "samples": samples}  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     if args.plot is not None:
         plot(result, args.plot)
     print(json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=2))
+    if result["gsi_refreshes"] != result["expected_gsi_refreshes"]:
+        raise AssertionError(f"GSI pool refreshed {result['gsi_refreshes']} times, expected "
+                             f"{result['expected_gsi_refreshes']}")  # fmt: skip
     return result
 
 

@@ -8,6 +8,7 @@ Throughput is measured without instrumentation; the time split comes from a seco
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import time
@@ -141,9 +142,21 @@ def bench_one(task: str, num_envs: int, device: torch.device, steps: int, warmup
     return row
 
 
+def cpu_name() -> str:
+    """The CPU's model name (``platform.processor()`` is empty on most Linux systems)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict:
-    info = {"python": platform.python_version(), "torch": torch.__version__, "cpu": platform.processor(),
-            "threads": torch.get_num_threads()}  # fmt: skip
+    info = {"python": platform.python_version(), "torch": torch.__version__, "cpu": cpu_name(),
+            "cores": os.cpu_count(), "threads": torch.get_num_threads()}  # fmt: skip
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
     return info

@@ -42,6 +42,7 @@ class GsiPool:
         self.refresh_interval = refresh_interval
         self.refresh_count = refresh_count
         self.ticks_per_step = max(1, refresh_interval // max(num_steps, 1)) if refresh_interval else 0
+        self._num_steps = num_steps
         self.head = 0  # next pool row a refresh overwrites
         self.refreshes = 0  # completed refreshes
         self._tick = 0
@@ -78,6 +79,13 @@ class GsiPool:
             if self._chain.done:
                 self._insert(self._chain.result())
                 self._chain = None
+
+    def expected_refreshes(self, ticks: int) -> int:
+        """Refreshes complete after ``ticks`` env steps: the k-th starts at tick k·interval and is
+        inserted ``num_steps - 1`` advances (``ticks_per_step`` apart) later."""
+        if not self.ticks_per_step:
+            return 0
+        return max(0, (ticks - (self._num_steps - 1) * self.ticks_per_step) // self.refresh_interval)
 
     def _insert(self, windows: Tensor) -> None:
         n = windows.shape[0]

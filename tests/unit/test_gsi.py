@@ -40,10 +40,11 @@ def test_refresh_is_amortized_and_fifo():
     assert pool.ticks_per_step == 4
     before = counter["advances"]
     per_step = []
-    for _ in range(59):  # refreshes start at ticks 20 and 40, each takes 5 advances 4 ticks apart
+    for t in range(1, 60):  # refreshes start at ticks 20 and 40, each takes 5 advances 4 ticks apart
         a = counter["advances"]
         pool.tick()
         per_step.append(counter["advances"] - a)
+        assert pool.refreshes == pool.expected_refreshes(t) == (t >= 36) + (t >= 56), t
     assert max(per_step) <= 1  # never more than one denoising step per env step
     assert pool.refreshes == 2 and counter["advances"] - before == 10
     assert pool.pool[:, 0, 0].tolist() == [2.0] * 3 + [3.0] * 3 + [1.0] * 2
