@@ -50,23 +50,28 @@ def raw_env(task: str, num_envs: int, device: torch.device):
         return ManagerBasedRlEnv(cfg, device=str(device))
 
 
-def _throughput(step, n: int, dim: int, device, steps: int, warmup: int, repeats: int):
+def _throughput(steppers: dict, n: int, dim: int, device, steps: int, warmup: int, repeats: int):
+    """Env-steps/s (median over repeats) and worst single step of each env. The envs take turns
+    within every repeat, so a slow spell of a shared machine hits both and the ratio holds."""
     g = torch.Generator().manual_seed(0)
     acts = [_actions(n, dim, device, g) for _ in range(16)]
-    for i in range(warmup):
-        step(acts[i % 16])
-    rates, worst = [], 0.0
-    for _ in range(repeats):
-        _sync(device)
-        t0 = time.perf_counter()
-        for i in range(steps):
-            s0 = time.perf_counter()
+    for step in steppers.values():
+        for i in range(warmup):
             step(acts[i % 16])
-            if device.type == "cpu":
-                worst = max(worst, time.perf_counter() - s0)
-        _sync(device)
-        rates.append(n * steps / (time.perf_counter() - t0))
-    return statistics.median(rates), worst
+    rates: dict = {k: [] for k in steppers}
+    worst = dict.fromkeys(steppers, 0.0)
+    for _ in range(repeats):
+        for name, step in steppers.items():
+            _sync(device)
+            t0 = time.perf_counter()
+            for i in range(steps):
+                s0 = time.perf_counter()
+                step(acts[i % 16])
+                if device.type == "cpu":
+                    worst[name] = max(worst[name], time.perf_counter() - s0)
+            _sync(device)
+            rates[name].append(n * steps / (time.perf_counter() - t0))
+    return {k: statistics.median(v) for k, v in rates.items()}, worst
 
 
 def _instrument(env, times: dict, device):
@@ -97,7 +102,8 @@ def _instrument(env, times: dict, device):
         wrap(u.gsi, "tick", "gsi+resets")
 
 
-def bench_one(task: str, num_envs: int, device: torch.device, steps: int, warmup: int, repeats: int) -> dict:
+def bench_one(task: str, num_envs: int, device: torch.device, steps: int, warmup: int, repeats: int,
+              overrides: dict | None = None) -> dict:  # fmt: skip
     import gymnasium
 
     import smp_gym  # noqa: F401
@@ -106,19 +112,21 @@ def bench_one(task: str, num_envs: int, device: torch.device, steps: int, warmup
     raw = raw_env(task, num_envs, device)
     raw.reset()
     dim = raw.single_action_space.shape[0]
-    row["raw_steps_per_s"], _ = _throughput(raw.step, num_envs, dim, device, steps, warmup, repeats)
-    raw.close()
-    del raw
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         free0, total = torch.cuda.mem_get_info(device)
-    env = gymnasium.make_vec(task, num_envs=num_envs, device=device, seed=0, validate_actions=False)
+    env = gymnasium.make_vec(task, num_envs=num_envs, device=device, seed=0, validate_actions=False,
+                             **(overrides or {}))  # fmt: skip
     env.reset(seed=0)
-    row["smp_steps_per_s"], worst = _throughput(env.step, num_envs, dim, device, steps, warmup, repeats)
+    rates, worst = _throughput({"raw": raw.step, "smp": env.step}, num_envs, dim, device, steps, warmup,
+                               repeats)  # fmt: skip
+    raw.close()
+    del raw
+    row["raw_steps_per_s"], row["smp_steps_per_s"] = rates["raw"], rates["smp"]
     row["ratio"] = row["smp_steps_per_s"] / row["raw_steps_per_s"]
     row["overhead_pct"] = 100.0 * (row["raw_steps_per_s"] / row["smp_steps_per_s"] - 1.0)
     if device.type == "cpu":
-        row["worst_step_ms"] = 1000 * worst
+        row["worst_step_ms"] = {k: 1000 * v for k, v in worst.items()}
     times: dict = defaultdict(float)
     _instrument(env, times, device)
     g = torch.Generator().manual_seed(1)
@@ -138,6 +146,18 @@ def bench_one(task: str, num_envs: int, device: torch.device, steps: int, warmup
     if device.type == "cuda":
         row["peak_torch_mem_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
         row["device_mem_used_gib"] = (free0 - torch.cuda.mem_get_info(device)[0]) / 2**30
+    gsi = env.unwrapped.gsi
+    if gsi is not None:  # one pool refresh, timed per denoising step: what amortizing it saves
+        chain, advances = gsi.make_chain(gsi.refresh_count), []
+        while not chain.done:
+            _sync(device)
+            t = time.perf_counter()
+            chain.advance()
+            _sync(device)
+            advances.append(time.perf_counter() - t)
+        row["gsi_refresh"] = {"windows": gsi.refresh_count, "every_steps": gsi.refresh_interval,
+                              "one_advance_ms": 1000 * statistics.median(advances),
+                              "unamortized_ms": 1000 * sum(advances)}  # fmt: skip
     env.close()
     return row
 
@@ -162,12 +182,16 @@ def machine() -> dict:
     return info
 
 
+def _refresh_cell(g: dict | None) -> str:
+    return "-" if g is None else f"{g['one_advance_ms']:.1f} / {g['unamortized_ms']:.0f} ms"
+
+
 def main(task: str, num_envs, steps: int, warmup: int, repeats: int, device: str, json_out: bool,
-         out: Path | None) -> dict:  # fmt: skip
+         out: Path | None, overrides: dict | None = None) -> dict:  # fmt: skip
     from smp_gym.device import resolve_device
 
     dev = resolve_device(device)
-    rows = [bench_one(task, n, dev, steps, warmup, repeats) for n in num_envs]
+    rows = [bench_one(task, n, dev, steps, warmup, repeats, overrides) for n in num_envs]
     result = {"task": task, "device": str(dev), "machine": machine(), "steps": steps, "warmup": warmup,
               "repeats": repeats, "rows": rows}  # fmt: skip
     if out is not None:
@@ -179,12 +203,15 @@ def main(task: str, num_envs, steps: int, warmup: int, repeats: int, device: str
     from rich.table import Table
 
     table = Table(title=f"{task} on {dev} (env-steps/s, median of {repeats} x {steps} steps)")
-    for col in ("envs", "raw mjlab (a)", "SmpVectorEnv (b)", "b/a", "overhead", *STAGES[1:-1], "worst step"):
+    cols = ("envs", "raw mjlab (a)", "SmpVectorEnv (b)", "b/a", "overhead", *STAGES[1:-1], "median step",
+            "worst step", "GSI refresh: per step / if not amortized")  # fmt: skip
+    for col in cols:
         table.add_column(col, justify="right")
     for r in rows:
         s = r["split_ms_per_step"]
         table.add_row(str(r["num_envs"]), f"{r['raw_steps_per_s']:.0f}", f"{r['smp_steps_per_s']:.0f}",
                       f"{r['ratio']:.3f}", f"{r['overhead_pct']:.1f}%",
-                      *(f"{s[k]:.2f} ms" for k in STAGES[1:-1]), f"{r['worst_step_ms_timed']:.1f} ms")  # fmt: skip
+                      *(f"{s[k]:.2f} ms" for k in STAGES[1:-1]), f"{r['median_step_ms_timed']:.1f} ms",
+                      f"{r['worst_step_ms_timed']:.1f} ms", _refresh_cell(r.get("gsi_refresh")))  # fmt: skip
     Console().print(table)
     return result
