@@ -4,7 +4,7 @@
     smp-gym data fetch | features
     smp-gym pretrain --motions DIR --out CKPT
     smp-gym prior import-seed | eval | sample
-    smp-gym train | play | eval | export | bench
+    smp-gym train | play | eval | export | curves | bench
 """
 
 from __future__ import annotations
@@ -237,6 +237,14 @@ def export(checkpoint: Path, out: Path | None = None) -> None:
     print(export_onnx(checkpoint, out))
 
 
+def curves(runs: Positional[list[Path]], out: Path = Path("curves.png"), smooth: int = 10) -> None:
+    """Plot learning curves (return, episode length, task reward, r_smp, SDS error, task metrics)
+    of one or more training runs against env steps, whatever library wrote them."""
+    from smp_gym.curves import plot_runs
+
+    print(plot_runs(runs, out, smooth))
+
+
 def bench(task: str = "SmpSteeringG1-v0", num_envs: tuple[int, ...] = (16, 64), steps: int = 100,
           warmup: int = 20, repeats: int = 3, device: str = "auto", json: bool = False,
           out: Path | None = None) -> None:  # fmt: skip
@@ -253,7 +261,7 @@ GROUPS = {
               "manifest": prior_manifest},
 }
 COMMANDS = {"tasks": tasks, "pretrain": pretrain, "train": train, "play": play, "eval": evaluate,
-            "export": export, "bench": bench}  # fmt: skip
+            "export": export, "curves": curves, "bench": bench}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
