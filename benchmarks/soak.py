@@ -84,10 +84,9 @@ def main(args: Args) -> dict:
 
 
 def plot(result: dict, path: Path) -> None:
-    import matplotlib
+    from smp_gym.figures import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     s = result["samples"]
     steps = [x["step"] for x in s]
@@ -100,8 +99,7 @@ def plot(result: dict, path: Path) -> None:
     ax[1].legend(fontsize=7)
     ax[2].step(steps, [x["gsi_refreshes"] for x in s], where="post")
     ax[2].set(title="GSI pool refreshes", xlabel="env step")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -38,10 +38,9 @@ def sample_and_plot(ckpt: str, n: int = 256, plot: Path | None = None, motions=N
 def plot_trajectories(samples, real, layout: FeatureLayout, path: Path, title: str = "",
                       per_panel: int = 24) -> Path:  # fmt: skip
     """One panel per joint: sampled windows (colour) over real windows (grey), radians vs frame."""
-    import matplotlib
+    from smp_gym.figures import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     js = layout.slices["joint_pos"].start
     fig, axes = plt.subplots(2, 3, figsize=(12, 6), sharex=True)
@@ -59,12 +58,7 @@ def plot_trajectories(samples, real, layout: FeatureLayout, path: Path, title: s
         ax.set_xlabel("frame (50 fps)")
     axes[0, 0].set_ylabel("rad")
     fig.suptitle(title + ("  (grey: real windows)" if real is not None else ""))
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def render_windows(windows: torch.Tensor, path: Path, layout: FeatureLayout | None = None,

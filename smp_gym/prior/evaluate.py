@@ -94,10 +94,9 @@ def public(result: dict) -> dict:
 
 def plot_evaluation(results: dict[str, dict], path: str | Path) -> Path:
     """Histograms of log SDS error (real vs each corruption) and ROC curves, one row per prior."""
-    import matplotlib
+    from smp_gym.figures import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = list(results)
     fig, axes = plt.subplots(len(names), 2, figsize=(10, 3.2 * len(names)), squeeze=False)
@@ -119,9 +118,4 @@ def plot_evaluation(results: dict[str, dict], path: str | Path) -> Path:
         row[1].set(title=f"{name}: real vs corrupted ROC", xlabel="false positive rate",
                    ylabel="true positive rate")  # fmt: skip
         row[1].legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
