@@ -182,8 +182,8 @@ def machine() -> dict:
     return info
 
 
-def _refresh_cell(g: dict | None) -> str:
-    return "-" if g is None else f"{g['one_advance_ms']:.1f} / {g['unamortized_ms']:.0f} ms"
+def _refresh_cells(g: dict | None) -> tuple[str, str]:
+    return ("-", "-") if g is None else (f"{g['one_advance_ms']:.1f}", f"{g['unamortized_ms']:.0f}")
 
 
 def main(task: str, num_envs, steps: int, warmup: int, repeats: int, device: str, json_out: bool,
@@ -202,16 +202,27 @@ def main(task: str, num_envs, steps: int, warmup: int, repeats: int, device: str
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{task} on {dev} (env-steps/s, median of {repeats} x {steps} steps)")
-    cols = ("envs", "raw mjlab (a)", "SmpVectorEnv (b)", "b/a", "overhead", *STAGES[1:-1], "median step",
-            "worst step", "GSI refresh: per step / if not amortized")  # fmt: skip
-    for col in cols:
-        table.add_column(col, justify="right")
-    for r in rows:
-        s = r["split_ms_per_step"]
-        table.add_row(str(r["num_envs"]), f"{r['raw_steps_per_s']:.0f}", f"{r['smp_steps_per_s']:.0f}",
-                      f"{r['ratio']:.3f}", f"{r['overhead_pct']:.1f}%",
-                      *(f"{s[k]:.2f} ms" for k in STAGES[1:-1]), f"{r['median_step_ms_timed']:.1f} ms",
-                      f"{r['worst_step_ms_timed']:.1f} ms", _refresh_cell(r.get("gsi_refresh")))  # fmt: skip
-    Console().print(table)
+    def table(title: str, cols: tuple[str, ...], cells) -> Table:
+        t = Table(title=title)
+        for col in cols:
+            t.add_column(col, justify="right")
+        for r in rows:
+            t.add_row(str(r["num_envs"]), *cells(r))
+        return t
+
+    console = Console()
+    console.print(table(f"{task} on {dev}: env-steps/s, median of {repeats} x {steps} steps",
+                        ("envs", "raw mjlab (a)", "SmpVectorEnv (b)", "b/a", "overhead"),
+                        lambda r: (f"{r['raw_steps_per_s']:.0f}", f"{r['smp_steps_per_s']:.0f}",
+                                   f"{r['ratio']:.3f}", f"{r['overhead_pct']:.1f}%")))  # fmt: skip
+    short = {"physics+task": "physics", "frame+window": "window", "features": "features",
+             "prior forward": "prior", "normalizer+reward": "reward", "gsi+resets": "gsi+reset"}
+    console.print(table("SmpVectorEnv step time (ms per step): physics+task, frame+window, features, "
+                        "prior forward, normalizer+reward, GSI+resets",
+                        ("envs", *(short[k] for k in STAGES[:-1])),
+                        lambda r: [f"{r['split_ms_per_step'][k]:.2f}" for k in STAGES[:-1]]))  # fmt: skip
+    console.print(table("step time and GSI refresh (ms)",
+                        ("envs", "median step", "worst step", "GSI refresh per step", "if not amortized"),
+                        lambda r: (f"{r['median_step_ms_timed']:.1f}", f"{r['worst_step_ms_timed']:.1f}",
+                                   *_refresh_cells(r.get("gsi_refresh")))))  # fmt: skip
     return result

@@ -40,4 +40,4 @@ def test_bench_reports_both_envs_the_ratio_and_a_split_that_adds_up(tmp_path, ca
     assert 0 < refresh["one_advance_ms"] < refresh["unamortized_ms"]
 
     printed = capsys.readouterr().out
-    assert "SmpVectorEnv" in printed and "GSI refresh" in printed
+    assert "SmpVectorEnv (b)" in printed and "prior forward" in printed and "gsi+reset" in printed and "if not amortized" in printed
