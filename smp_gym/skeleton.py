@@ -13,11 +13,9 @@ class SkeletonRenderer:
     """Draws bodies [B, 3] connected to their parents, from a camera that follows the root."""
 
     def __init__(self, parents: list[int], width: int = 320, height: int = 240) -> None:
-        import matplotlib
+        from smp_gym.figures import pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        plt = pyplot()
         self.parents = parents
         self.fig = plt.figure(figsize=(width / 80, height / 80), dpi=80)
         self.ax = self.fig.add_subplot(projection="3d")
