@@ -39,6 +39,10 @@ TASKS: dict[str, TaskInfo] = {
         TaskInfo(id="SmpGetupG1-v0", name="getup", module="smp_gym.envs.getup",
                  description="Stand up from a fallen pose and hold the head above 1.2 m.",
                  default_prior="getup", episode_length_s=5.0),
+        TaskInfo(id="SmpDodgeballG1-v0", name="dodgeball", module="smp_gym.envs.dodgeball",
+                 description="Dodge a ball thrown at the torso from 8-10 m every 1-4 s; a hit ends "
+                             "the episode.",
+                 default_prior="locomotion", episode_length_s=20.0),
     )  # fmt: skip
 }
 
