@@ -2,7 +2,8 @@
 
 One ball (radius 0.1 m, 0.4 kg) is a free-joint entity in the scene. Every 1-4 s (per-env
 timer) it is launched from 8-10 m away at a uniform angle around the robot, 0.5-2.5 m high, at
-12-15 m/s, at the torso led by ``flight time × torso velocity`` plus 0.1 m Gaussian aim noise.
+12-15 m/s, at the torso (torso_link's centre of mass) led by ``flight time × torso velocity``
+plus 0.1 m Gaussian aim noise.
 The launch velocity solves the ballistic flight under gravity, so the ball reaches the aim
 point after ``T = |torso - launch| / speed``. The ball collides with the robot only (an
 ``<exclude>`` with the ground): a missed ball falls through the floor and waits at rest
@@ -125,6 +126,11 @@ class BallLauncher(CommandTerm):
         d = self.ball.data.data
         return d.qpos[:, self.q_adr[:3]], d.qvel[:, self.v_adr[:3]]
 
+    def torso_state(self) -> tuple[Tensor, Tensor]:
+        """The aim target: torso_link's centre of mass (chest height), world position and velocity."""
+        d = self.robot.data
+        return d.body_com_pos_w[:, self.torso], d.body_com_lin_vel_w[:, self.torso]
+
     def _resample_command(self, env_ids: Tensor) -> None:
         self.pending[env_ids] = True  # launched in _update_command, after forward(): fresh torso
 
@@ -157,9 +163,7 @@ class BallLauncher(CommandTerm):
         start[:, 2] = self.env.scene.env_origins[:, 2] + torch.empty(n, device=dev).uniform_(*c.height_range)
         speed = torch.empty(n, device=dev).uniform_(*c.speed_range)
         noise = c.aim_noise * torch.randn(n, 3, device=dev)
-        vel, _ = launch_velocity(start, self.robot.data.body_link_pos_w[:, self.torso],
-                                 self.robot.data.body_link_lin_vel_w[:, self.torso], speed, noise,
-                                 self.gravity)  # fmt: skip
+        vel, _ = launch_velocity(start, *self.torso_state(), speed, noise, self.gravity)
         qpos = torch.cat((start, torch.tensor([1.0, 0, 0, 0], device=dev).expand(n, 4)), dim=-1)
         d = self.ball.data.data
         d.qpos[:, self.q_adr] = torch.where(mask[:, None], qpos, d.qpos[:, self.q_adr])
@@ -175,7 +179,7 @@ class BallLauncher(CommandTerm):
         self.hit = hit_rule(pos, self.robot.data.body_link_pos_w, force_xy, dv, near=self.cfg.hit_distance,
                             min_force=self.cfg.hit_force, min_dv=self.cfg.hit_velocity_change)  # fmt: skip
         flying = (vel.norm(dim=-1) > 0) & ~self.resolved
-        self.dodged = flying & ~self.hit & passed(pos, vel, self.robot.data.body_link_pos_w[:, self.torso])
+        self.dodged = flying & ~self.hit & passed(pos, vel, self.torso_state()[0])
         self.resolved |= self.hit | self.dodged
         return self.hit
 

@@ -1,0 +1,98 @@
+"""SmpDodgeballG1-v0 end to end on CPU: contract, hits on a G1 that does nothing, no hit from a
+ball flying away, the ball never touching the ground, and the reward presets."""
+
+import math
+
+import pytest
+import torch
+
+from smp_gym.check import check_vector_env
+from smp_gym.config import GsiCfg, SimCfg, SmpEnvCfg
+from smp_gym.env import SmpVectorEnv
+from smp_gym.envs.dodgeball import WEIGHTED_SUM_PRESET, DodgeballCfg
+from tests.sim.conftest import make
+
+pytestmark = pytest.mark.sim
+
+ID = "SmpDodgeballG1-v0"
+STANDING = {"gsi": {"init": "default"}, "sim": {"push_robot": False}}
+
+
+def test_contract_with_the_weighted_sum_preset():
+    env = make(ID, num_envs=2, reward=WEIGHTED_SUM_PRESET)
+    r = env.unwrapped.reward_cfg
+    assert (r.mode, r.task_weight, r.smp_weight, r.ws) == ("weighted_sum", 1.2, 0.6, 4.0)
+    assert env.single_observation_space.shape[0] == env.unwrapped.sim.observation_manager.group_obs_dim["actor"][0]
+    check_vector_env(env, steps=40)
+    env.close()
+
+
+def test_a_g1_that_does_nothing_gets_hit():
+    # Without aim noise every first ball must hit (with the default 0.1 m per axis, a 3-sigma draw
+    # can pass beside the 0.09 m torso capsule; the noise is pinned in test_dodgeball_math.py).
+    # (SmpVectorEnv directly: make_vec's ``task`` parameter is the id, so a task-config override
+    # cannot pass through it.)
+    cfg = SmpEnvCfg(task=DodgeballCfg(aim_noise=0.0), gsi=GsiCfg(init="default"),
+                    sim=SimCfg(push_robot=False), seed=0)  # fmt: skip
+    env = SmpVectorEnv(ID, 3, cfg=cfg, device="cpu")
+    u = env.unwrapped
+    assert (u.reward_cfg.mode, u.reward_cfg.ws) == ("product", 6.0)  # the default
+    obs, _ = env.reset(seed=0)
+    ball = obs[:, -6:]  # heading-frame ball position and velocity relative to the root
+    assert ((ball[:, :2].norm(dim=-1) > 7.5) & (ball[:, :2].norm(dim=-1) < 10.5)).all(), ball
+    assert (ball[:, 3:].norm(dim=-1) >= 12.0).all(), ball
+    ended_by_hit = torch.zeros(3, dtype=torch.bool)
+    for _ in range(60):  # flights last < 0.9 s = 45 steps
+        _, _, terminated, truncated, info = env.step(torch.zeros(3, 29))
+        hit = info["metrics"]["hit"].bool()
+        assert (terminated[hit]).all(), "a hit must end the episode"
+        assert not truncated.any()
+        if terminated.any():
+            fin = info["final_info"]
+            assert (fin["metrics"]["hit"][terminated] == hit[terminated].float()).all()
+            assert (fin["metrics"]["dodges"][terminated & hit] == 0).all()
+            ended_by_hit |= terminated & hit
+    assert ended_by_hit.all(), f"envs not hit: {(~ended_by_hit).nonzero().flatten().tolist()}"
+    env.close()
+
+
+def _throw(u, env_ids, offset, vel):
+    """Put the ball at torso + offset with velocity vel (world), as if it had been flying."""
+    launcher, robot = u.sim.command_manager.get_term("ball"), u.sim.scene["robot"]
+    d = launcher.ball.data.data
+    torso = robot.data.body_link_pos_w[env_ids, launcher.torso]
+    d.qpos[env_ids[:, None], launcher.q_adr[:3]] = torso + torch.tensor(offset)
+    d.qvel[env_ids[:, None], launcher.v_adr[:3]] = torch.tensor(vel)
+    u.sim.command_manager.compute(dt=0.0)  # end-of-step bookkeeping: previous velocity, command
+
+
+def test_a_ball_flying_away_is_not_a_hit_and_falls_through_the_floor():
+    env = make(ID, num_envs=2, **STANDING)
+    u = env.unwrapped
+    env.reset(seed=1)
+    launcher = u.sim.command_manager.get_term("ball")
+    # env 0: 1.2 m in front of the torso, flying away and down; env 1: same place, flying at it.
+    _throw(u, torch.tensor([0]), (1.2, 0.0, 0.0), (10.0, 0.0, -8.0))
+    _throw(u, torch.tensor([1]), (1.2, 0.0, 0.0), (-14.0, 0.0, 0.0))
+    hits0, dodges0, min_z, env1_end = 0.0, 0.0, math.inf, None
+    for _ in range(25):
+        _, _, terminated, _, info = env.step(torch.zeros(2, 29))
+        hits0 += info["metrics"]["hit"][0].item()
+        dodges0 += info["metrics"]["dodges"][0].item()
+        assert not terminated[0]
+        if env1_end is None and terminated[1]:
+            env1_end = bool(info["metrics"]["hit"][1])
+        pos, vel = launcher.ball_state()
+        min_z = min(min_z, pos[0, 2].item())
+        # Reward = 0.9·(1 - exp(-0.3·d)) + 0.1·exp(-|v_xy|²) (terms read one substep apart).
+        d = (pos[0] - u.sim.scene["robot"].data.root_link_pos_w[0]).norm()
+        v = u.sim.scene["robot"].data.root_link_lin_vel_w[0, :2]
+        expected = 0.9 * (1 - torch.exp(-0.3 * d)) + 0.1 * torch.exp(-v.square().sum())
+        assert info["task_reward"][0].item() == pytest.approx(expected.item(), abs=0.03)
+    assert hits0 == 0 and dodges0 == 1  # passed once, never hit
+    assert env1_end is True, "the ball thrown at the torso must end env 1's episode by a hit"
+    # Env 0's ball went through the floor (no ground contact) and waits parked 1 m below it.
+    pos, vel = launcher.ball_state()
+    assert min_z < -0.9
+    assert pos[0, 2].item() == pytest.approx(-1.0, abs=0.01) and vel[0].norm() < 0.25
+    env.close()
