@@ -279,6 +279,7 @@ def make_sim_cfg(task: DodgeballCfg, sim: SimCfg, episode_length_s: float):
         "still": RewardTermCfg(func=stand_still, weight=task.still_weight),
     }  # fmt: skip
     cfg.terminations["hit"] = TerminationTermCfg(func=ball_hit)
+    cfg.viewer.distance, cfg.viewer.elevation = 7.0, -15.0  # wide enough to see the ball come
     return cfg
 
 
