@@ -22,7 +22,9 @@ def test_contract_with_the_weighted_sum_preset():
     env = make(ID, num_envs=2, reward=WEIGHTED_SUM_PRESET)
     r = env.unwrapped.reward_cfg
     assert (r.mode, r.task_weight, r.smp_weight, r.ws) == ("weighted_sum", 1.2, 0.6, 4.0)
-    assert env.single_observation_space.shape[0] == env.unwrapped.sim.observation_manager.group_obs_dim["actor"][0]
+    # The base proprioception (96, as Getup's) plus the ball (6); the critic has 10 steps of history.
+    assert env.unwrapped.single_observation_space.shape == (102,)
+    assert env.unwrapped.single_state_space.shape == (1020,)
     check_vector_env(env, steps=40)
     env.close()
 
