@@ -31,7 +31,7 @@ from mjlab.managers.termination_manager import TerminationTermCfg
 from mjlab.sensor import ContactMatch, ContactSensorCfg
 from torch import Tensor
 
-from smp_gym.config import SimCfg, SmpRewardCfg
+from smp_gym.config import SimCfg
 from smp_gym.envs.common import check_range, to_heading_frame
 from smp_gym.errors import ConfigError
 from smp_gym.sim.g1 import base_cfg
@@ -294,7 +294,7 @@ def dodge_metric(env) -> Tensor:
 
 
 TASK = TaskSpec(
-    cfg_type=DodgeballCfg, make_sim_cfg=make_sim_cfg, reward=SmpRewardCfg(ws=6.0),
+    cfg_type=DodgeballCfg, make_sim_cfg=make_sim_cfg,
     metrics=(Metric(name="hit", fn=hit_metric, reduce="max", label="hit", lower_is_better=True),
              Metric(name="dodges", fn=dodge_metric, reduce="sum", label="balls dodged"),
              Metric(name="ball_distance", fn=ball_distance, label="ball distance", unit="m")),

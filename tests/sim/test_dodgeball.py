@@ -20,7 +20,7 @@ STANDING = {"gsi": {"init": "default"}, "sim": {"push_robot": False}}
 
 def test_contract_with_the_weighted_sum_preset():
     env = make(ID, num_envs=2, reward=WEIGHTED_SUM_PRESET)
-    r = env.unwrapped.reward_cfg
+    r = env.unwrapped.reward.cfg
     assert (r.mode, r.task_weight, r.smp_weight, r.ws) == ("weighted_sum", 1.2, 0.6, 4.0)
     # The base proprioception (96, as Getup's) plus the ball (6); the critic has 10 steps of history.
     assert env.unwrapped.single_observation_space.shape == (102,)
@@ -38,7 +38,7 @@ def test_a_g1_that_does_nothing_gets_hit():
                     sim=SimCfg(push_robot=False), seed=0)  # fmt: skip
     env = SmpVectorEnv(ID, 3, cfg=cfg, device="cpu")
     u = env.unwrapped
-    assert (u.reward_cfg.mode, u.reward_cfg.ws) == ("product", 6.0)  # the default
+    assert (u.reward.cfg.mode, u.reward.cfg.ws) == ("product", 6.0)  # the default
     obs, _ = env.reset(seed=0)
     ball = obs[:, -6:]  # heading-frame ball position and velocity relative to the root
     assert ((ball[:, :2].norm(dim=-1) > 7.5) & (ball[:, :2].norm(dim=-1) < 10.5)).all(), ball
