@@ -111,9 +111,8 @@ class BallLauncher(CommandTerm):
         self.v_adr = self.ball.data.indexing.free_joint_v_adr
         self.gravity = torch.tensor(env.sim.mj_model.opt.gravity, dtype=torch.float32, device=self.device)
         self.contact = env.scene.sensors["ball_contact"]
-        z = lambda dtype=torch.bool: torch.zeros(self.num_envs, dtype=dtype, device=self.device)  # noqa: E731
+        z = lambda: torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)  # noqa: E731
         self.pending, self.resolved, self.hit, self.dodged = z(), z(), z(), z()
-        self.flight_time = z(torch.float32)
         self.prev_vel = torch.zeros(self.num_envs, 3, device=self.device)
         self._command = torch.zeros(self.num_envs, 6, device=self.device)
 
