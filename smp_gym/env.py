@@ -243,7 +243,8 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         obs, state = self._reset_envs(ids)
         if self._obs is None:
             self._obs, self._state = obs.clone(), state.clone()
-        else:
+        else:  # new tensors: the ones step() returned stay the caller's, untouched
+            self._obs, self._state = self._obs.clone(), self._state.clone()
             self._obs[ids], self._state[ids] = obs[ids], state[ids]
         self._ended &= ~mask
         if self._restart is not None:
