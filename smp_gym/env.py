@@ -35,6 +35,8 @@ from smp_gym.registry import task_info
 from smp_gym.reward import SmpReward
 
 _MODES = {m.value: m for m in AutoresetMode}
+COMPILE_MIN_ENVS = 64
+"""``compile_prior=None`` compiles the prior's reward forward from this many envs on."""
 
 
 def autoreset_mode_from(value) -> AutoresetMode:
@@ -83,8 +85,9 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         # The frozen prior and the SMP reward it defines.
         self.prior = checkpoint.load(cfg.prior or self.info.default_prior, self.device)
         self.layout = self.prior.layout
+        compile_prior = cfg.compile_prior if cfg.compile_prior is not None else num_envs >= COMPILE_MIN_ENVS
         self.reward = SmpReward(self.prior, cfg.reward or self.info.reward,
-                                self.spec_task.smp_termination(self.task_cfg), compile=cfg.compile_prior)  # fmt: skip
+                                self.spec_task.smp_termination(self.task_cfg), compile=compile_prior)  # fmt: skip
 
         # The simulator (our start-state writer is its last reset event), the window, start states.
         self._staged: tuple[Tensor, StartState] | None = None
@@ -112,6 +115,7 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         self._ended = torch.zeros(num_envs, dtype=torch.bool, device=self.device)  # DISABLED: awaiting reset
         self._nonfinite_seen = torch.zeros((), dtype=torch.long, device=self.device)
         self._nonfinite_warned = False
+        self._steps = 0
 
     # ------------------------------------------------------------------ construction
     def _build_sim(self, cfg: SmpEnvCfg, max_episode_steps: int | None):
@@ -266,6 +270,7 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
             terminated = terminated | nonfinite
             reward = torch.where(nonfinite, torch.zeros_like(reward), reward)
             self._nonfinite_seen += nonfinite.sum()
+            self._warn_nonfinite()
         if self.gsi is not None:
             self.gsi.tick()
 
@@ -294,7 +299,6 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         if len(done_ids) == 0:
             return obs, state
         info["final_info"], info["_final_info"] = self.episodes.final(terminated), done
-        self._warn_nonfinite()
         if self.autoreset_mode is AutoresetMode.SAME_STEP:
             info["final_obs"], info["_final_obs"] = obs.clone(), done
             return self._reset_into(done_ids, obs, state)
@@ -348,11 +352,12 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
                              f"float tensor or array of shape ({self.num_envs}, "
                              f"{self.single_action_space.shape[0]}).") from err
         expected = (self.num_envs, self.single_action_space.shape[0])
-        if self.cfg.validate_actions:
-            if tuple(a.shape) != expected:
+        if self.cfg.validate_actions is not False:
+            if tuple(a.shape) != expected:  # host metadata: no sync
                 raise ValueError(f"actions: received shape {tuple(a.shape)}; expected {expected} "
                                  f"(num_envs, action_dim) for {self.info.id}.")  # fmt: skip
-            if not bool(torch.isfinite(a).all()):
+            check_finite = self.cfg.validate_actions or self.device.type == "cpu"
+            if check_finite and not bool(torch.isfinite(a).all()):
                 bad = (~torch.isfinite(a)).any(dim=1).nonzero().squeeze(-1).tolist()
                 raise ValueError(f"actions: NaN/inf values for envs {bad[:10]}; expected finite "
                                  f"actions of shape {expected}.")  # fmt: skip
@@ -361,8 +366,12 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         return a
 
     def _warn_nonfinite(self) -> None:
-        """One warning the first time a simulation blew up (those envs were reset, reward 0)."""
-        if self._nonfinite_warned or not bool(self._nonfinite_seen > 0):
+        """One warning once a simulation blew up (those envs were reset, reward 0). Looks at the
+        device-side count every 100 steps on CUDA (one host sync), every step on CPU."""
+        self._steps += 1
+        if self._nonfinite_warned or (self.device.type != "cpu" and self._steps % 100):
+            return
+        if not bool(self._nonfinite_seen > 0):
             return
         self._nonfinite_warned = True
         warnings.warn(
