@@ -11,10 +11,11 @@ import smp_gym  # noqa: F401
 SMALL_GSI = {"pool_size": 64, "batch_size": 64}
 
 
-def make(task: str = "SmpSteeringG1-v0", num_envs: int = 3, **overrides):
+def make(env_id: str = "SmpSteeringG1-v0", num_envs: int = 3, **overrides):
+    """A CPU env; ``overrides`` go to make_vec (``task=`` is the task config override)."""
     overrides.setdefault("gsi", SMALL_GSI)
     overrides.setdefault("seed", 0)
-    return gymnasium.make_vec(task, num_envs=num_envs, device="cpu", **overrides)
+    return gymnasium.make_vec(env_id, num_envs=num_envs, device="cpu", **overrides)
 
 
 def random_actions(env, generator: torch.Generator, scale: float = 0.3) -> torch.Tensor:
