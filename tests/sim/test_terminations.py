@@ -95,8 +95,8 @@ def test_self_collision_terminates_on_legs_in_contact(steering):
 @pytest.fixture(scope="module")
 def getup():
     """Getup without its SMP termination (the written states are not the prior's motion).
-    Built directly: ``make_vec(id, task={...})`` clashes with the registered ``task`` id kwarg
-    (see tests/sim/test_tasks.py::test_task_config_override_through_make_vec)."""
+    Built directly: ``make_vec(id, task={...})`` still raises TypeError (``build_cfg(task, ...)``;
+    see tests/sim/test_tasks.py::test_task_config_override_through_make_vec)."""
     from smp_gym.config import GsiCfg, SimCfg, SmpEnvCfg
     from smp_gym.env import SmpVectorEnv
     from smp_gym.envs.getup import GetupCfg
