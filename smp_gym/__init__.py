@@ -20,3 +20,12 @@ for _info in TASKS.values():
             max_episode_steps=_info.max_episode_steps,
             kwargs={"task": _info.id},
         )
+
+
+def __getattr__(name: str):
+    # Lazy public API: ``smp_gym.check_vector_env`` without importing it (or numpy) at import time.
+    if name == "check_vector_env":
+        from smp_gym.check import check_vector_env
+
+        return check_vector_env
+    raise AttributeError(f"module 'smp_gym' has no attribute {name!r}")

@@ -5,6 +5,7 @@
     smp-gym pretrain --motions DIR --out CKPT
     smp-gym prior import-seed | eval | sample
     smp-gym train | play | eval | export | curves | bench
+    smp-gym check ID [--num-envs N] [--autoreset-mode MODE] [--steps S]
 """
 
 from __future__ import annotations
@@ -255,13 +256,56 @@ def bench(task: str = "SmpSteeringG1-v0", num_envs: tuple[int, ...] = (16, 64), 
                device=device, json_out=json, out=out)  # fmt: skip
 
 
+# ---------------------------------------------------------------------------------- check
+def check(env_id: Positional[str], num_envs: int = 4,
+          autoreset_mode: Literal["SameStep", "NextStep", "Disabled"] = "SameStep", steps: int = 50,
+          max_episode_steps: int | None = 10, vectorization_mode: Literal["auto", "sync"] = "auto",
+          device: str = "cpu", seed: int = 0) -> None:  # fmt: skip
+    """Check a vector env against the Gymnasium vector contract (smp_gym.check_vector_env):
+    spaces, dtypes, batch sizes, info masks, seeded resets and the autoreset mode's rules.
+    Prints a PASS line, or the broken rule and exits with status 1.
+
+    Args:
+        env_id: A registered id: ours (SmpSteeringG1-v0, ...) or any Gymnasium id (Pendulum-v1).
+        autoreset_mode: The Gymnasium autoreset mode to build the env in.
+        max_episode_steps: Short episodes, so episodes end and the autoreset rules run (None:
+            the id's own limit). At least one episode must end within STEPS.
+        vectorization_mode: auto: the id's vector entry point if it has one, else SyncVectorEnv.
+        device: Device of smp_gym envs (ignored for other ids).
+    """
+    import gymnasium
+    from gymnasium.vector import AutoresetMode
+
+    import smp_gym  # noqa: F401  (registers our ids)
+    from smp_gym.check import ContractViolation, check_vector_env
+
+    mode = AutoresetMode(autoreset_mode)
+    spec = gymnasium.spec(env_id)
+    kwargs: dict = {} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}
+    if vectorization_mode == "auto" and spec.vector_entry_point is not None:
+        if str(spec.vector_entry_point).startswith("smp_gym."):
+            kwargs["device"] = device
+        env = gymnasium.make_vec(env_id, num_envs=num_envs, autoreset_mode=mode, **kwargs)
+    else:
+        env = gymnasium.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync",
+                                 vector_kwargs={"autoreset_mode": mode}, **kwargs)  # fmt: skip
+    try:
+        report = check_vector_env(env, steps=steps, seed=seed, min_episode_ends=1)
+    except ContractViolation as err:
+        print(f"FAIL {env_id} ({mode.value}, {num_envs} envs): {err}")
+        raise SystemExit(1) from None
+    finally:
+        env.close()
+    print(f"PASS {env_id}: the vector-env contract holds ({report.summary()})")
+
+
 GROUPS = {
     "data": {"fetch": data_fetch, "features": data_features},
     "prior": {"import-seed": prior_import_seed, "eval": prior_eval, "sample": prior_sample,
               "manifest": prior_manifest},
 }
 COMMANDS = {"tasks": tasks, "pretrain": pretrain, "train": train, "play": play, "eval": evaluate,
-            "export": export, "curves": curves, "bench": bench}  # fmt: skip
+            "export": export, "curves": curves, "bench": bench, "check": check}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
