@@ -89,7 +89,8 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         n = num_envs
         z = lambda: torch.zeros(n, device=self.device)  # noqa: E731
         self._ep = {"return": z(), "task_return": z(), "smp_reward": z(), "sds_error": z(), "length": z()}
-        self._ep_metrics: dict[str, Tensor] = {}
+        self._ep_metrics = {m.name: z() for m in self.spec_task.metrics}
+        self.metric_specs = self.spec_task.metric_specs
         self._obs: Tensor | None = None
         self._state: Tensor | None = None
         self._pending_prime: tuple[Tensor, Tensor | None] | None = None
@@ -222,8 +223,8 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         info = {"task_reward": task_r, "smp_reward": r_smp, "sds_error": raw.mean(dim=1)}
         if nonfinite is not None:
             info["nonfinite"] = nonfinite
-        if self.spec_task.metrics is not None:
-            info["metrics"] = self.spec_task.metrics(self.sim)
+        if self.spec_task.metrics:
+            info["metrics"] = {m.name: m.fn(self.sim) for m in self.spec_task.metrics}
         self._accumulate(reward, info)
         obs, state = obs_d["actor"], obs_d["critic"]
 
@@ -288,7 +289,7 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         t = self.smp_termination
         if t is None:
             return torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
-        unnatural = torch.exp(-self.reward_cfg.ws * raw.mean(dim=1)) < t.threshold
+        unnatural = torch.exp(-t.ws * raw.mean(dim=1)) < t.threshold
         return unnatural & (self.sim.episode_length_buf >= t.grace_steps)
 
     def _accumulate(self, reward: Tensor, info: dict) -> None:
@@ -298,10 +299,15 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         ep["smp_reward"] += torch.nan_to_num(info["smp_reward"])
         ep["sds_error"] += torch.nan_to_num(info["sds_error"])
         ep["length"] += 1
-        for k, v in info.get("metrics", {}).items():
-            if k not in self._ep_metrics:
-                self._ep_metrics[k] = torch.zeros(self.num_envs, device=self.device)
-            self._ep_metrics[k] += torch.nan_to_num(v.float())
+        first = ep["length"] == 1
+        for m in self.spec_task.metrics:
+            v, acc = torch.nan_to_num(info["metrics"][m.name].float()), self._ep_metrics[m.name]
+            if m.reduce in ("mean", "sum"):
+                acc += v
+            elif m.reduce == "last":
+                acc.copy_(v)
+            else:  # max
+                torch.where(first, v, torch.maximum(acc, v), out=acc)
 
     def _episode_stats(self, terminated: Tensor, raw: Tensor) -> dict:
         """Per-env episode statistics (valid where ``_final_info`` is True)."""
@@ -313,7 +319,8 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
             "episode_smp_reward": ep["smp_reward"] / length,
             "episode_sds_error": ep["sds_error"] / length,
             "terminated": terminated.clone(),
-            "metrics": {k: v / length for k, v in self._ep_metrics.items()},
+            "metrics": {m.name: self._ep_metrics[m.name] / length if m.reduce == "mean"
+                        else self._ep_metrics[m.name].clone() for m in self.spec_task.metrics},
         }
 
     # ------------------------------------------------------------------ reward state

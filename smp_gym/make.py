@@ -37,15 +37,10 @@ def make_vec(task: str = "SmpSteeringG1-v0", num_envs: int = 1, device=None, ren
              max_episode_steps: int | None = None, **overrides):  # fmt: skip
     """Create an :class:`~smp_gym.env.SmpVectorEnv` (the ``vector_entry_point`` of every id)."""
     from smp_gym.env import SmpVectorEnv
-    from smp_gym.registry import task_info
 
     cfg = build_cfg(task, **overrides)
     if max_episode_steps is not None and cfg.episode_length_s is not None:
-        # gymnasium.make_vec injects the registered max_episode_steps; an explicit
-        # episode_length_s override wins over that default, but not over a user's own value.
-        if max_episode_steps != task_info(task).max_episode_steps:
-            raise ConfigError(f"make_vec: got both max_episode_steps={max_episode_steps} and "
-                              f"episode_length_s={cfg.episode_length_s}; pass only one.")  # fmt: skip
-        max_episode_steps = None
+        raise ConfigError(f"make_vec: got both max_episode_steps={max_episode_steps} and "
+                          f"episode_length_s={cfg.episode_length_s}; pass only one.")  # fmt: skip
     return SmpVectorEnv(task, num_envs, cfg=cfg, device=device, render_mode=render_mode,
                         max_episode_steps=max_episode_steps)  # fmt: skip

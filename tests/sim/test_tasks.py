@@ -58,7 +58,7 @@ def test_getup_has_a_head_site_and_no_self_collision_termination():
     assert u.max_episode_steps == 250
     env.reset(seed=0)
     _, _, _, _, info = env.step(torch.zeros(1, 29))
-    assert set(info["metrics"]) == {"head_height", "standing"}
+    assert set(info["metrics"]) == {"head_height", "standing", "stood_up"}
     env.close()
 
 
