@@ -187,13 +187,13 @@ def main(args: Args) -> None:
 
     next_obs, _ = env.reset(seed=seed)
     next_done = torch.zeros(N, device=device)
+    agent.obs_rms.update(next_obs)
     lr, global_step = args.learning_rate, 0
     bar = tqdm(range(1, iterations + 1), disable=rank != 0, desc=f"cleanrl PPO x{world}")
     for _iteration in bar:
         t0, logs, log_counts = time.time(), {}, {}
 
         # ---- collect T steps; bootstrap truncations from the exact final observation
-        agent.obs_rms.update(next_obs)
         for step in range(T):
             obs_buf[step], dones_buf[step] = next_obs, next_done
             with torch.no_grad():
@@ -263,6 +263,7 @@ def main(args: Args) -> None:
                     for group in optimizer.param_groups:
                         group["lr"] = lr
                 optimizer.step()
+        agent.obs_rms.update(b_obs)  # after the update, so the rollout's log-probs stay consistent
 
         # ---- log (rank 0): reward decomposition, episode stats, losses, throughput
         if writer is not None:
