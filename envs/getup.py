@@ -17,7 +17,7 @@ from mjlab.managers.reward_manager import RewardTermCfg
 from mjlab.managers.termination_manager import TerminationTermCfg
 from torch import Tensor
 
-from smp_gym.config import SimCfg, SmpRewardCfg
+from smp_gym.config import SimCfg
 from smp_gym.errors import ConfigError
 from smp_gym.sim.g1 import base_cfg
 from smp_gym.task import Metric, SmpTermination, TaskSpec
@@ -133,7 +133,7 @@ def smp_termination(cfg: GetupCfg) -> SmpTermination | None:
 
 
 TASK = TaskSpec(
-    cfg_type=GetupCfg, make_sim_cfg=make_sim_cfg, reward=SmpRewardCfg(ws=6.0),
+    cfg_type=GetupCfg, make_sim_cfg=make_sim_cfg,
     metrics=(Metric(name="head_height", fn=head_height_metric, label="head height", unit="m"),
              Metric(name="standing", fn=standing_metric, label="standing (share of steps)"),
              Metric(name="stood_up", fn=stood_up_metric, reduce="max", label="stood up",

@@ -17,7 +17,7 @@ from mjlab.managers.observation_manager import ObservationTermCfg
 from mjlab.managers.reward_manager import RewardTermCfg
 from torch import Tensor
 
-from smp_gym.config import SimCfg, SmpRewardCfg
+from smp_gym.config import SimCfg
 from smp_gym.envs.common import check_range, to_heading_frame
 from smp_gym.sim.g1 import base_cfg
 from smp_gym.sim.io import root_pos_from_qpos
@@ -115,7 +115,7 @@ def at_goal(env) -> Tensor:
 
 
 TASK = TaskSpec(
-    cfg_type=LocationCfg, make_sim_cfg=make_sim_cfg, reward=SmpRewardCfg(ws=4.0),
+    cfg_type=LocationCfg, make_sim_cfg=make_sim_cfg,
     metrics=(Metric(name="goal_distance", fn=goal_distance, label="goal distance", unit="m",
                     lower_is_better=True),
              Metric(name="at_goal", fn=at_goal, reduce="max", label="reached a goal", success=True)),

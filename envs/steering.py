@@ -16,7 +16,7 @@ from mjlab.managers.observation_manager import ObservationTermCfg
 from mjlab.managers.reward_manager import RewardTermCfg
 from torch import Tensor
 
-from smp_gym.config import SimCfg, SmpRewardCfg
+from smp_gym.config import SimCfg
 from smp_gym.envs.common import check_range, to_heading_frame
 from smp_gym.sim.g1 import base_cfg
 from smp_gym.task import Metric, TaskSpec
@@ -160,5 +160,5 @@ VEL_ERROR = Metric(name="vel_error", fn=velocity_error, label="velocity error", 
                    lower_is_better=True)  # fmt: skip
 FACE_ERROR = Metric(name="face_error", fn=facing_error, label="facing error", lower_is_better=True)
 
-TASK = TaskSpec(cfg_type=SteeringCfg, make_sim_cfg=make_sim_cfg, reward=SmpRewardCfg(ws=6.0),
+TASK = TaskSpec(cfg_type=SteeringCfg, make_sim_cfg=make_sim_cfg,
                 metrics=(VEL_ERROR, FACE_ERROR))  # fmt: skip

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from smp_gym.config import SmpRewardCfg
 from smp_gym.errors import ConfigError, fmt_choices
 
 
@@ -21,6 +22,8 @@ class TaskInfo:
     default_prior: str
     """Shipped prior name (``priors/MANIFEST.json``) used when ``prior=`` is not given."""
     episode_length_s: float
+    reward: SmpRewardCfg = field(default_factory=SmpRewardCfg)
+    """The task's default SMP reward settings (``make_vec(reward={...})`` merges into them)."""
 
 
 TASKS: dict[str, TaskInfo] = {
@@ -35,7 +38,8 @@ TASKS: dict[str, TaskInfo] = {
                  default_prior="locomotion", episode_length_s=20.0),
         TaskInfo(id="SmpLocationG1-v0", name="location", module="smp_gym.envs.location",
                  description="Walk to a world-frame xy goal 1-10 m away, re-drawn every 5-10 s.",
-                 default_prior="locomotion", episode_length_s=20.0),
+                 default_prior="locomotion", episode_length_s=20.0,
+                 reward=SmpRewardCfg(ws=4.0)),  # SEED_SPEC §5.4
         TaskInfo(id="SmpGetupG1-v0", name="getup", module="smp_gym.envs.getup",
                  description="Stand up from a fallen pose and hold the head above 1.2 m.",
                  default_prior="getup", episode_length_s=5.0),

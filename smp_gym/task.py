@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from torch import Tensor
 
-from smp_gym.config import SimCfg, SmpRewardCfg
+from smp_gym.config import SimCfg
 from smp_gym.errors import ConfigError
 
 Reduce = Literal["mean", "last", "max", "sum"]
@@ -62,8 +62,6 @@ class TaskSpec:
     make_sim_cfg: Callable[[Any, SimCfg, float], Any]
     """(task cfg, sim options, episode length in s) -> a fresh mjlab ManagerBasedRlEnvCfg
     computing the task reward only."""
-    reward: SmpRewardCfg = field(default_factory=SmpRewardCfg)
-    """Default SMP reward settings for this task."""
     metrics: tuple[Metric, ...] = ()
     """Task metrics (logged per step, reduced per episode as declared)."""
     smp_termination: Callable[[Any], SmpTermination | None] = lambda cfg: None
