@@ -28,6 +28,8 @@ RULES: dict[str, str] = {
     "obs.batch": "observations have shape (num_envs, *single_observation_space.shape)",
     "obs.dtype": "observations have the observation space's dtype",
     "obs.finite": "observations are finite and inside the observation space's bounds",
+    "obs.not_mutated": "an observation array returned by step()/reset() is not changed by later calls "
+                       "(collectors keep references to it)",
     "reward.batch": "rewards are a float array of shape (num_envs,)",
     "flags.batch": "terminated/truncated are bool arrays of shape (num_envs,)",
     "info.batch": "every info value (nested dicts included) has leading dim num_envs",
@@ -36,11 +38,11 @@ RULES: dict[str, str] = {
     "same_step.final_obs_mask": "SAME_STEP: _final_obs and _final_info equal terminated | truncated",
     "same_step.final_obs_shape": "SAME_STEP: final_obs rows of ended envs have the single obs shape and dtype",
     "same_step.reset_obs": "SAME_STEP: the obs returned for an ended env is its reset obs, not final_obs",
-    "next_step.no_final_obs": "NEXT_STEP: info never carries final_obs/final_info (obs is the final obs)",
+    "next_step.no_final_obs": "NEXT_STEP: info never carries final_obs (the step's obs is the final obs)",
     "next_step.reset_step": "NEXT_STEP: the step after an env ends returns reward 0, terminated and "
                             "truncated False for that env",
     "next_step.reset_obs": "NEXT_STEP: that step returns a new (reset) obs for that env",
-    "disabled.no_final_obs": "DISABLED: stepping never resets by itself (no final_obs/final_info in info)",
+    "disabled.no_final_obs": "DISABLED: stepping never resets by itself (no final_obs in info)",
     "disabled.reset_mask_untouched": "DISABLED: reset(options={'reset_mask': m}) leaves the obs of envs "
                                      "outside m untouched",
     "disabled.reset_mask_resets": "DISABLED: reset(options={'reset_mask': m}) resets the envs in m (new obs)",
@@ -174,7 +176,7 @@ def _check_same_step(obs: np.ndarray, done: np.ndarray, info: dict, n: int, spac
 
 
 def _check_next_step(pending: np.ndarray, obs, prev, reward, term, trunc, info: dict) -> None:
-    for key in ("final_obs", "_final_obs", "final_info"):
+    for key in ("final_obs", "_final_obs"):
         _require(key not in info, "next_step.no_final_obs", f"info has {key!r}")
     for i in np.flatnonzero(pending):
         _require(reward[i] == 0 and not term[i] and not trunc[i], "next_step.reset_step",
@@ -184,9 +186,22 @@ def _check_next_step(pending: np.ndarray, obs, prev, reward, term, trunc, info: 
                  f"env {i} ended on the previous step but its obs did not change (not reset)")  # fmt: skip
 
 
-def _check_reset_mask(env, done: np.ndarray, obs: np.ndarray, n: int, space) -> np.ndarray:
-    new, info = env.reset(options={"reset_mask": done.copy()})
-    new = _check_obs("reset(reset_mask) obs", new, n, space)
+class _Returned:
+    """The last obs object an env returned, and a copy of its values: a later call must not
+    write into it."""
+
+    def __init__(self, raw: Any, values: np.ndarray, call: str) -> None:
+        self.raw, self.values, self.call = raw, values, call
+
+    def check(self, later: str) -> None:
+        _require(np.array_equal(_np(self.raw), self.values), "obs.not_mutated",
+                 f"the obs returned by {self.call} changed during the following {later}")  # fmt: skip
+
+
+def _check_reset_mask(env, done: np.ndarray, obs: np.ndarray, n: int, space, last: _Returned):
+    raw, info = env.reset(options={"reset_mask": done.copy()})
+    last.check("reset(options={'reset_mask': ...})")
+    new = _check_obs("reset(reset_mask) obs", raw, n, space)
     _check_info(info, n)
     for i in range(n):
         if done[i]:
@@ -195,7 +210,7 @@ def _check_reset_mask(env, done: np.ndarray, obs: np.ndarray, n: int, space) -> 
         else:
             _require(np.array_equal(new[i], obs[i]), "disabled.reset_mask_untouched",
                      f"env {i} is not in reset_mask={done.tolist()} but its obs changed")  # fmt: skip
-    return new
+    return new, _Returned(raw, new, "reset(options={'reset_mask': ...})")
 
 
 def _check_reset_mask_validated(env, n: int) -> None:
@@ -221,11 +236,14 @@ def check_vector_env(env: gymnasium.vector.VectorEnv, steps: int = 50, seed: int
     env.action_space.seed(seed)
     obs, info = env.reset(seed=seed)
     first = prev = _check_obs("reset obs", obs, n, space)
+    last = _Returned(obs, first, "reset(seed)")
     _check_info(info, n)
     rng, pending, ends = np.random.default_rng(seed), np.zeros(n, dtype=bool), 0
     for _ in range(steps):
         obs, reward, terminated, truncated, info = env.step(_actions(env, rng, action_scale))
+        last.check("step()")
         o = _check_obs("step obs", obs, n, space)
+        last = _Returned(obs, o, "step()")
         r = _batch("reward", reward, n, "reward.batch")
         _require(r.shape == (n,) and np.issubdtype(r.dtype, np.floating), "reward.batch",
                  f"reward: shape {r.shape} dtype {r.dtype}")  # fmt: skip
@@ -241,10 +259,10 @@ def check_vector_env(env: gymnasium.vector.VectorEnv, steps: int = 50, seed: int
             _check_next_step(pending, o, prev, r, term, trunc, info)
             pending = done
         else:
-            for key in ("final_obs", "_final_obs", "final_info"):
+            for key in ("final_obs", "_final_obs"):
                 _require(key not in info, "disabled.no_final_obs", f"info has {key!r}: the env reset by itself")
             if done.any():
-                o = _check_reset_mask(env, done, o, n, space)
+                o, last = _check_reset_mask(env, done, o, n, space, last)
         prev = o
     if mode is AutoresetMode.DISABLED:
         _check_reset_mask_validated(env, n)

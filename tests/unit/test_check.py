@@ -101,6 +101,45 @@ def _dense_wrong_shape(info, done):
     return info
 
 
+class _SharedBuffer:
+    """Returns one obs buffer, written in place by every later step and reset (an aliasing bug)."""
+
+    def __init__(self) -> None:
+        self.buf = None
+
+    def _write(self, obs):
+        if self.buf is None:
+            self.buf = obs.copy()
+        self.buf[:] = obs
+        return self.buf
+
+    def step(self, out):
+        return (self._write(out[0]), *out[1:])
+
+    def reset(self, env, kw):
+        obs, info = env.reset(**kw)
+        return self._write(obs), info
+
+
+class _ResetIntoLastStep:
+    """Like a vector env that keeps the obs it returned from step() as its state and writes the
+    reset rows into it (SmpVectorEnv's aliasing bug, caught by TorchRL's collector)."""
+
+    def __init__(self) -> None:
+        self.last = None
+
+    def step(self, out):
+        self.last = out[0]
+        return out
+
+    def reset(self, env, kw):
+        obs, info = env.reset(**kw)
+        if self.last is None:
+            return obs, info
+        self.last[:] = obs
+        return self.last.copy(), info
+
+
 def _reward_plus_one(out):
     obs, rew, term, trunc, info = out
     return obs, rew + 1.0, term, trunc, info
@@ -177,6 +216,10 @@ BROKEN = {  # name: (inner env's mode, or (behaves, declares) modes, Tamper kwar
     "info value of the wrong length": (SAME, {"step_fn": _with_info(_short_info)}, "info.batch"),
     "integer info mask": (SAME, {"step_fn": _with_info(_int_mask)}, "info.masks"),
     "reset ignores its seed": (SAME, {"reset_fn": _unseeded}, "reset.seeded"),
+    "step writes into the obs it returned before": (SAME, {"step_fn": (b := _SharedBuffer()).step,
+                                                           "reset_fn": b.reset}, "obs.not_mutated"),
+    "reset_mask writes into the obs step returned": (OFF, {"step_fn": (r := _ResetIntoLastStep()).step,
+                                                           "reset_fn": r.reset}, "obs.not_mutated"),
 }  # fmt: skip
 
 
