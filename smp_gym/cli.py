@@ -285,7 +285,16 @@ def check(env_id: Positional[str], num_envs: int = 4,
     if vectorization_mode == "auto" and spec.vector_entry_point is not None:
         if str(spec.vector_entry_point).startswith("smp_gym."):
             kwargs["device"] = device
-        env = gymnasium.make_vec(env_id, num_envs=num_envs, autoreset_mode=mode, **kwargs)
+        try:
+            env = gymnasium.make_vec(env_id, num_envs=num_envs, autoreset_mode=mode, **kwargs)
+        except TypeError:  # a vector entry point without the keyword (CartPoleVectorEnv): its own mode
+            env = gymnasium.make_vec(env_id, num_envs=num_envs, **kwargs)
+        declared = env.metadata.get("autoreset_mode")
+        if declared != mode:
+            env.close()
+            raise SystemExit(f"smp-gym check: {env_id}'s vector entry point runs in {declared!r}, not "
+                             f"{mode.value}; pass --autoreset-mode {getattr(declared, 'value', declared)} or "
+                             "--vectorization-mode sync (Gymnasium's SyncVectorEnv takes every mode).")  # fmt: skip
     else:
         env = gymnasium.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync",
                                  vector_kwargs={"autoreset_mode": mode}, **kwargs)  # fmt: skip

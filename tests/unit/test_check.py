@@ -283,3 +283,16 @@ def test_cli_check_needs_an_episode_end(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["check", "Pendulum-v1", "--steps", "5"])  # max_episode_steps 10 > 5 steps
     assert exit_.value.code == 1 and "[episode_ends] 0 episode ends in 5 steps" in capsys.readouterr().out
+
+
+def test_cli_check_vector_entry_point_in_another_mode(capsys):
+    from smp_gym.cli import main
+
+    with pytest.raises(SystemExit, match="runs in <AutoresetMode.NEXT_STEP: 'NextStep'>, not SameStep; pass "
+                                         "--autoreset-mode NextStep or --vectorization-mode sync"):
+        main(["check", "CartPole-v1"])  # CartPoleVectorEnv: NEXT_STEP only
+    main(["check", "CartPole-v1", "--autoreset-mode", "NextStep", "--max-episode-steps", "4", "--steps", "10"])
+    main(["check", "CartPole-v1", "--vectorization-mode", "sync", "--max-episode-steps", "4", "--steps", "10"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("PASS CartPole-v1:") and "(NextStep, 4 envs, 10 steps" in out[0]
+    assert out[1].startswith("PASS CartPole-v1:") and "(SameStep, 4 envs, 10 steps" in out[1]
