@@ -8,7 +8,10 @@ Importing registers the ids below with Gymnasium (no mjlab/torch import happens 
 
 import gymnasium
 
+from smp_gym import triton_guard
 from smp_gym.registry import TASKS
+
+triton_guard.install()  # triton must load before Mesa's LLVM (OSMesa/EGL); an import hook, no cost
 
 __version__ = "0.1.0"
 

@@ -177,40 +177,53 @@ def summarize(task: str, rows: list[dict], max_steps: int) -> dict:
 def play(checkpoint, out: Path | None = None, steps: int = 250, num_envs: int = 1, device="auto",
          seed: int = 0) -> Path:  # fmt: skip
     """Render env 0 of a policy rollout to ``out`` (.mp4 or .gif): MuJoCo's offscreen renderer, or
-    a stick figure when no OpenGL backend is available."""
+    a stick figure (one warning saying how to get the real view) when no OpenGL backend works."""
     from smp_gym.device import resolve_device
-    from smp_gym.render import configure_gl, write_video
+    from smp_gym.render import NO_GL_HINT, configure_gl, offscreen_backend, write_video
 
     configure_gl()
     dev = resolve_device(device)
     policy, bundle = load_bundle(checkpoint, dev)
-    try:
-        env = make_env_for(bundle, num_envs, dev, seed, render_mode="rgb_array")
-        draw = env.render
-    except Exception as err:  # noqa: BLE001 - no GL backend: fall back to the stick figure
+    env, draw, problem = None, None, NO_GL_HINT
+    if offscreen_backend() is not None:
+        try:
+            env = make_env_for(bundle, num_envs, dev, seed, render_mode="rgb_array")
+            obs, _ = env.reset(seed=seed)
+            frames = [env.render()]
+            draw = env.render
+        except Exception as err:  # noqa: BLE001 - GL backends fail in assorted ways: fall back
+            if env is not None:
+                env.close()
+            problem = f"offscreen rendering failed ({type(err).__name__}: {err}); {NO_GL_HINT}"
+    if draw is None:
         import warnings
 
-        from smp_gym.skeleton import SkeletonRenderer
-
-        warnings.warn(f"offscreen rendering unavailable ({err}); drawing a stick figure instead. "
-                      "Install libosmesa6 (CPU) or use MUJOCO_GL=egl (GPU) for the MuJoCo view.", stacklevel=2)  # fmt: skip
+        warnings.warn(problem, stacklevel=2)
         env = make_env_for(bundle, num_envs, dev, seed)
-        sim = env.unwrapped.sim
-        robot = sim.scene["robot"]
-        ids = [int(i) for i in robot.data.indexing.body_ids.tolist()]
-        parents = [ids.index(int(sim.mj_model.body_parentid[b])) if int(sim.mj_model.body_parentid[b]) in ids
-                   else -1 for b in ids]  # fmt: skip
-        skeleton = SkeletonRenderer(parents)
-        draw = lambda: skeleton.render((robot.data.body_link_pos_w[0] - sim.scene.env_origins[0]).cpu().numpy())  # noqa: E731
-    obs, _ = env.reset(seed=seed)
-    frames = [draw()]
+        draw = _stick_figure(env)
+        obs, _ = env.reset(seed=seed)
+        frames = [draw()]
     for _ in range(steps):
         obs, *_ = env.step(policy(obs))
         frames.append(draw())
+    fps = 1.0 / env.unwrapped.sim.step_dt
     env.close()
     ckpt = Path(checkpoint)
     out = Path(out) if out else (ckpt if ckpt.is_dir() else ckpt.parent) / "play.mp4"
-    return write_video(frames, out, fps=50.0)
+    return write_video(frames, out, fps=fps)
+
+
+def _stick_figure(env):
+    """A frame function drawing env 0's bodies as a stick figure (no OpenGL needed)."""
+    from smp_gym.skeleton import SkeletonRenderer
+
+    sim = env.unwrapped.sim
+    robot = sim.scene["robot"]
+    ids = [int(i) for i in robot.data.indexing.body_ids.tolist()]
+    parent = [int(sim.sim.mj_model.body_parentid[b]) for b in ids]
+    skeleton = SkeletonRenderer([ids.index(p) if p in ids else -1 for p in parent])
+    origin = sim.scene.env_origins[0]
+    return lambda: skeleton.render((robot.data.body_link_pos_w[0] - origin).cpu().numpy())
 
 
 def export_onnx(checkpoint, out: Path | None = None) -> Path:
