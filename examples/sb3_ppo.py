@@ -13,7 +13,7 @@ import dataclasses
 import math
 from pathlib import Path
 
-from smp_gym.render import configure_gl
+from smp_gym.tools.render import configure_gl
 
 configure_gl()
 
@@ -23,7 +23,7 @@ import tyro  # noqa: E402
 from torch import nn  # noqa: E402
 
 import smp_gym  # noqa: E402, F401
-from smp_gym import training  # noqa: E402
+from smp_gym.tools import training  # noqa: E402
 
 
 @dataclasses.dataclass
@@ -58,7 +58,7 @@ class Args:
 
 def save_checkpoint(model, vec, folder: Path) -> None:
     """model.zip + vecnormalize.pkl in ``folder``, neither ever half-written."""
-    from smp_gym.prior.checkpoint import atomic_write
+    from smp_gym.files import atomic_write
 
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / "model.zip", lambda tmp: model.save(str(tmp)))
@@ -71,7 +71,7 @@ def main(args: Args) -> None:
     from stable_baselines3.common.vec_env import VecNormalize
 
     from smp_gym.adapters.sb3 import SmpLogCallback, SmpSb3VecEnv
-    from smp_gym.policy import build_bundle
+    from smp_gym.tools.policy import build_bundle
 
     device, seed = training.setup_device_and_seed(args.device, args.seed)
     num_envs = args.num_envs or training.default_num_envs(device)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from smp_gym.render import configure_gl
+from smp_gym.tools.render import configure_gl
 
 configure_gl()  # before mujoco is imported, so the final clip can render headless
 
@@ -25,7 +25,7 @@ import tyro  # noqa: E402
 from torch import nn  # noqa: E402
 
 import smp_gym  # noqa: E402, F401  (registers the ids)
-from smp_gym import training  # noqa: E402
+from smp_gym.tools import training  # noqa: E402
 
 
 @dataclasses.dataclass
@@ -79,8 +79,8 @@ def main(args: Args) -> None:
     from skrl.trainers.torch import SequentialTrainer, SequentialTrainerCfg
 
     from smp_gym.adapters.skrl import LOG_KEY, SmpSkrlWrapper
-    from smp_gym.policy import build_bundle
-    from smp_gym.prior.checkpoint import atomic_write
+    from smp_gym.files import atomic_write
+    from smp_gym.tools.policy import build_bundle
 
     device, seed = training.setup_device_and_seed(args.device, args.seed)
     num_envs = args.num_envs or training.default_num_envs(device)

@@ -57,7 +57,7 @@ def test_export_onnx(tmp_path):
     import onnx
     import torch
 
-    from smp_gym.policy import build_bundle, export_onnx, load_bundle, save_bundle
+    from smp_gym.tools.policy import build_bundle, export_onnx, load_bundle, save_bundle
 
     lin = [torch.nn.Linear(101, 32), torch.nn.Linear(32, 29)]
     path = save_bundle(build_bundle(linears=lin, activation="elu", task="SmpSteeringG1-v0", library="test",

@@ -39,7 +39,7 @@ def _run(code: str, **extra: str) -> subprocess.CompletedProcess:
 
 # ------------------------------------------------------------------- detection (no mujoco)
 def test_hidden_backends_turn_mujoco_gl_off(monkeypatch):
-    from smp_gym.render import configure_gl, gl_available
+    from smp_gym.tools.render import configure_gl, gl_available
 
     monkeypatch.delenv("MUJOCO_GL", raising=False)
     monkeypatch.setenv("SMP_GYM_GL_HIDE", "osmesa, egl")
@@ -49,7 +49,7 @@ def test_hidden_backends_turn_mujoco_gl_off(monkeypatch):
 
 
 def test_an_explicit_mujoco_gl_wins(monkeypatch):
-    from smp_gym.render import configure_gl
+    from smp_gym.tools.render import configure_gl
 
     monkeypatch.setenv("MUJOCO_GL", "egl")
     monkeypatch.setenv("SMP_GYM_GL_HIDE", "osmesa,egl")
@@ -59,7 +59,7 @@ def test_an_explicit_mujoco_gl_wins(monkeypatch):
 @pytest.mark.skipif(not HAS_OSMESA, reason="libOSMesa is not installed here")
 def test_detection_finds_the_installed_osmesa(monkeypatch):
     """The probe asks the real loader (so it is not 'always False')."""
-    from smp_gym.render import configure_gl, gl_available
+    from smp_gym.tools.render import configure_gl, gl_available
 
     monkeypatch.delenv("SMP_GYM_GL_HIDE", raising=False)
     monkeypatch.delenv("MUJOCO_GL", raising=False)
@@ -69,7 +69,7 @@ def test_detection_finds_the_installed_osmesa(monkeypatch):
 
 
 def test_a_missing_library_is_not_loadable():
-    from smp_gym.render import _loadable
+    from smp_gym.tools.render import _loadable
 
     assert not _loadable("libSmpGymDoesNotExist.so")
 
@@ -77,10 +77,10 @@ def test_a_missing_library_is_not_loadable():
 # ------------------------------------------------------------------ stick-figure fallback
 PLAY_WITHOUT_GL = """
     import warnings, os, torch
-    from smp_gym.render import configure_gl
+    from smp_gym.tools.render import configure_gl
     assert configure_gl() is None and os.environ["MUJOCO_GL"] == "disable"
     import gymnasium, smp_gym
-    from smp_gym.policy import build_bundle, play, save_bundle
+    from smp_gym.tools.policy import build_bundle, play, save_bundle
     env = gymnasium.make_vec("SmpSteeringG1-v0", num_envs=1, device="cpu", seed=0,
                              gsi={"pool_size": 16, "batch_size": 16})
     obs_dim, act_dim = env.single_observation_space.shape[0], env.single_action_space.shape[0]

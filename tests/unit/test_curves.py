@@ -8,8 +8,8 @@ import pytest
 from torch.utils.tensorboard import SummaryWriter
 
 from smp_gym import cli
-from smp_gym.curves import load_run, plot_runs
 from smp_gym.errors import ConfigError
+from smp_gym.tools.curves import load_run, plot_runs
 
 # library -> (events folder, tag of r_smp, tag of velocity error, env steps per logged step)
 LIBS = {

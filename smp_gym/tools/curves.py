@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from smp_gym.errors import ConfigError
-from smp_gym.figures import pyplot, save_figure
+from smp_gym.tools.figures import pyplot, save_figure
 
 # panel title -> normalized tag suffix (lower case, no separators)
 CURVES = {

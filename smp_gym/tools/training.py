@@ -58,7 +58,7 @@ def write_json(path: Path, obj) -> None:
 
 def finish(run_dir: Path, bundle: dict, video: bool, video_steps: int, device: torch.device) -> None:
     """Save the policy bundle, then render a clip of it (a failure to render only warns)."""
-    from smp_gym.policy import play, save_bundle
+    from smp_gym.tools.policy import play, save_bundle
 
     path = save_bundle(bundle, run_dir / "policy.pt")
     print(f"policy: {path}")

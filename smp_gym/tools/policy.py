@@ -82,7 +82,7 @@ def _reward_state(env) -> dict:
 
 
 def save_bundle(bundle: dict, path: str | Path) -> Path:
-    from smp_gym.prior.checkpoint import atomic_write
+    from smp_gym.files import atomic_write
 
     return atomic_write(Path(path), lambda tmp: torch.save(bundle, tmp))
 
@@ -179,7 +179,7 @@ def play(checkpoint, out: Path | None = None, steps: int = 250, num_envs: int = 
     """Render env 0 of a policy rollout to ``out`` (.mp4 or .gif): MuJoCo's offscreen renderer, or
     a stick figure (one warning saying how to get the real view) when no OpenGL backend works."""
     from smp_gym.device import resolve_device
-    from smp_gym.render import NO_GL_HINT, configure_gl, offscreen_backend, write_video
+    from smp_gym.tools.render import NO_GL_HINT, configure_gl, offscreen_backend, write_video
 
     configure_gl()
     dev = resolve_device(device)
@@ -215,7 +215,7 @@ def play(checkpoint, out: Path | None = None, steps: int = 250, num_envs: int = 
 
 def _stick_figure(env):
     """A frame function drawing env 0's bodies as a stick figure (no OpenGL needed)."""
-    from smp_gym.skeleton import SkeletonRenderer
+    from smp_gym.tools.skeleton import SkeletonRenderer
 
     sim = env.unwrapped.sim
     robot = sim.scene["robot"]
