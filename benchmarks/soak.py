@@ -37,7 +37,7 @@ class Args:
 def buffer_bytes(env) -> dict[str, int]:
     u = env.unwrapped
     sizes = {"window": u.window._buf.numel(), "gsi_pool": u.gsi.pool.numel(),
-             "normalizer": u.normalizer.mean.numel() + u.normalizer.count.numel(),
+             "normalizer": u.reward.normalizer.mean.numel() + u.reward.normalizer.count.numel(),
              "episode_stats": sum(b.numel() for b in (*u._ep.values(), *u._ep_metrics.values()))}  # fmt: skip
     return sizes
 
@@ -60,8 +60,8 @@ def main(args: Args) -> dict:
         if step % args.every == 0 or step == 1:
             samples.append({"step": step, "rss_mib": proc.memory_info().rss / 2**20,
                             "seconds": time.perf_counter() - t0, "episodes": episodes,
-                            "normalizer_mean": u.normalizer.mean.tolist(),
-                            "normalizer_count": u.normalizer.count.tolist(),
+                            "normalizer_mean": u.reward.normalizer.mean.tolist(),
+                            "normalizer_count": u.reward.normalizer.count.tolist(),
                             "gsi_refreshes": u.gsi.refreshes, "gsi_head": u.gsi.head})  # fmt: skip
             if buffer_bytes(env) != sizes0:
                 raise AssertionError(f"a buffer changed size at step {step}: {buffer_bytes(env)} vs {sizes0}")

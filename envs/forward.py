@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from mjlab.managers.reward_manager import RewardTermCfg
 
-from smp_gym.config import SimCfg, SmpRewardCfg
-from smp_gym.envs.steering import add_steering, check_range, command_velocity, metrics
+from smp_gym.config import SimCfg
+from smp_gym.envs.common import check_range
+from smp_gym.envs.steering import VEL_ERROR, add_steering, command_velocity
 from smp_gym.sim.g1 import base_cfg
 from smp_gym.task import TaskSpec
 
@@ -39,5 +40,5 @@ def make_sim_cfg(task: ForwardCfg, sim: SimCfg, episode_length_s: float):
     return cfg
 
 
-TASK = TaskSpec(cfg_type=ForwardCfg, make_sim_cfg=make_sim_cfg, reward=SmpRewardCfg(ws=6.0),
-                metrics=metrics)  # fmt: skip
+TASK = TaskSpec(cfg_type=ForwardCfg, make_sim_cfg=make_sim_cfg,
+                metrics=(VEL_ERROR,))  # fmt: skip

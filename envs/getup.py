@@ -17,10 +17,10 @@ from mjlab.managers.reward_manager import RewardTermCfg
 from mjlab.managers.termination_manager import TerminationTermCfg
 from torch import Tensor
 
-from smp_gym.config import SimCfg, SmpRewardCfg
+from smp_gym.config import SimCfg
 from smp_gym.errors import ConfigError
 from smp_gym.sim.g1 import base_cfg
-from smp_gym.task import SmpTermination, TaskSpec
+from smp_gym.task import Metric, SmpTermination, TaskSpec
 
 
 def upward_reward(head_z: Tensor, head_vz: Tensor, target_vz: float = 0.25,
@@ -82,6 +82,9 @@ class GetupCfg:
     smp_termination_threshold: float | None = 0.02
     """End the episode when exp(-ws·raw SDS error) drops below this (None disables)."""
     smp_termination_grace_steps: int = 5
+    smp_termination_ws: float = 6.0
+    """Scale in the termination test exp(-ws·raw SDS error) (the reference's 6; independent of
+    the reward's ``ws``, so tuning the reward does not move this threshold)."""
 
     def __post_init__(self) -> None:
         if self.stand_hold_steps < 1 or self.smp_termination_grace_steps < 0:
@@ -89,6 +92,8 @@ class GetupCfg:
         t = self.smp_termination_threshold
         if t is not None and not 0 < t < 1:
             raise ConfigError(f"task.smp_termination_threshold: received {t}; need 0 < t < 1 or None.")
+        if not self.smp_termination_ws > 0:
+            raise ConfigError(f"task.smp_termination_ws: received {self.smp_termination_ws}; must be > 0.")
 
 
 def make_sim_cfg(task: GetupCfg, sim: SimCfg, episode_length_s: float):
@@ -106,18 +111,32 @@ def make_sim_cfg(task: GetupCfg, sim: SimCfg, episode_length_s: float):
     return cfg
 
 
-def metrics(env) -> dict[str, Tensor]:
+def head_height_metric(env) -> Tensor:
+    return _head(env)[0]
+
+
+def standing_metric(env) -> Tensor:
     p = env.termination_manager.get_term_cfg("stood_up").params
-    return {"head_height": _head(env)[0],
-            "standing": standing(env, p["head_height"], p["max_speed"]).float()}  # fmt: skip
+    return standing(env, p["head_height"], p["max_speed"]).float()
+
+
+def stood_up_metric(env) -> Tensor:
+    """1 on the step the ``stood_up`` success truncation fires."""
+    return env.termination_manager.get_term("stood_up").float()
 
 
 def smp_termination(cfg: GetupCfg) -> SmpTermination | None:
     if cfg.smp_termination_threshold is None:
         return None
     return SmpTermination(threshold=cfg.smp_termination_threshold,
-                          grace_steps=cfg.smp_termination_grace_steps)  # fmt: skip
+                          grace_steps=cfg.smp_termination_grace_steps, ws=cfg.smp_termination_ws)  # fmt: skip
 
 
-TASK = TaskSpec(cfg_type=GetupCfg, make_sim_cfg=make_sim_cfg, reward=SmpRewardCfg(ws=6.0),
-                metrics=metrics, smp_termination=smp_termination)  # fmt: skip
+TASK = TaskSpec(
+    cfg_type=GetupCfg, make_sim_cfg=make_sim_cfg,
+    metrics=(Metric(name="head_height", fn=head_height_metric, label="head height", unit="m"),
+             Metric(name="standing", fn=standing_metric, label="standing (share of steps)"),
+             Metric(name="stood_up", fn=stood_up_metric, reduce="max", label="stood up",
+                    success=True)),
+    smp_termination=smp_termination,
+)  # fmt: skip

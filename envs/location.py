@@ -17,11 +17,11 @@ from mjlab.managers.observation_manager import ObservationTermCfg
 from mjlab.managers.reward_manager import RewardTermCfg
 from torch import Tensor
 
-from smp_gym.config import SimCfg, SmpRewardCfg
-from smp_gym.envs.steering import check_range, to_heading_frame
+from smp_gym.config import SimCfg
+from smp_gym.envs.common import check_range, to_heading_frame
 from smp_gym.sim.g1 import base_cfg
 from smp_gym.sim.io import root_pos_from_qpos
-from smp_gym.task import TaskSpec
+from smp_gym.task import Metric, TaskSpec
 
 SUCCESS_RADIUS = 0.5
 
@@ -39,7 +39,6 @@ class LocationCommand(CommandTerm):
         self.robot = env.scene["robot"]
         self.goal_w = torch.zeros(self.num_envs, 2, device=self.device)
         self._command = torch.zeros(self.num_envs, 2, device=self.device)
-        self.metrics["error_pos"] = torch.zeros(self.num_envs, device=self.device)
 
     @property
     def command(self) -> Tensor:
@@ -58,9 +57,7 @@ class LocationCommand(CommandTerm):
         self._command[:] = to_heading_frame(offset, self.robot.data.heading_w)
 
     def _update_metrics(self) -> None:
-        steps = self.cfg.resampling_time_range[1] / self._env.step_dt
-        dist = (self.goal_w - self.robot.data.root_link_pos_w[:, :2]).norm(dim=-1)
-        self.metrics["error_pos"] += dist / steps
+        """Nothing: the task's metrics are declared in ``TASK.metrics``."""
 
 
 @dataclass(kw_only=True)
@@ -106,11 +103,20 @@ def make_sim_cfg(task: LocationCfg, sim: SimCfg, episode_length_s: float):
     return cfg
 
 
-def metrics(env) -> dict[str, Tensor]:
+def goal_distance(env) -> Tensor:
+    """Planar distance from the root to the current goal (m). Shape: [num_envs]."""
     cmd = env.command_manager.get_term("location")
-    dist = (cmd.goal_w - env.scene["robot"].data.root_link_pos_w[:, :2]).norm(dim=-1)
-    return {"goal_distance": dist, "at_goal": (dist < SUCCESS_RADIUS).float()}
+    return (cmd.goal_w - env.scene["robot"].data.root_link_pos_w[:, :2]).norm(dim=-1)
 
 
-TASK = TaskSpec(cfg_type=LocationCfg, make_sim_cfg=make_sim_cfg, reward=SmpRewardCfg(ws=4.0),
-                metrics=metrics)  # fmt: skip
+def at_goal(env) -> Tensor:
+    """1 within SUCCESS_RADIUS of the goal, else 0. Shape: [num_envs]."""
+    return (goal_distance(env) < SUCCESS_RADIUS).float()
+
+
+TASK = TaskSpec(
+    cfg_type=LocationCfg, make_sim_cfg=make_sim_cfg,
+    metrics=(Metric(name="goal_distance", fn=goal_distance, label="goal distance", unit="m",
+                    lower_is_better=True),
+             Metric(name="at_goal", fn=at_goal, reduce="max", label="reached a goal", success=True)),
+)  # fmt: skip

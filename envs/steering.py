@@ -16,16 +16,10 @@ from mjlab.managers.observation_manager import ObservationTermCfg
 from mjlab.managers.reward_manager import RewardTermCfg
 from torch import Tensor
 
-from smp_gym.config import SimCfg, SmpRewardCfg
-from smp_gym.errors import ConfigError
+from smp_gym.config import SimCfg
+from smp_gym.envs.common import check_range, to_heading_frame
 from smp_gym.sim.g1 import base_cfg
-from smp_gym.task import TaskSpec
-
-
-def to_heading_frame(v_w: Tensor, heading: Tensor) -> Tensor:
-    """Rotate world xy vectors by -heading. [N, 2], [N] -> [N, 2]."""
-    c, s = torch.cos(heading), torch.sin(heading)
-    return torch.stack((c * v_w[:, 0] + s * v_w[:, 1], -s * v_w[:, 0] + c * v_w[:, 1]), dim=-1)
+from smp_gym.task import Metric, TaskSpec
 
 
 def velocity_reward(tar_dir: Tensor, tar_speed: Tensor, vel_xy: Tensor, scale: float) -> Tensor:
@@ -53,8 +47,6 @@ class SteeringCommand(CommandTerm):
         self.tar_speed = torch.zeros(self.num_envs, device=self.device)
         self.face_dir_w = self.tar_dir_w.clone()
         self._command = torch.zeros(self.num_envs, 5, device=self.device)
-        self.metrics["error_vel_xy"] = torch.zeros(self.num_envs, device=self.device)
-        self.metrics["error_face"] = torch.zeros(self.num_envs, device=self.device)
 
     @property
     def command(self) -> Tensor:
@@ -83,10 +75,7 @@ class SteeringCommand(CommandTerm):
         self._command[:, 3:5] = to_heading_frame(self.face_dir_w, h)
 
     def _update_metrics(self) -> None:
-        steps = self.cfg.resampling_time_range[1] / self._env.step_dt
-        vel = self.robot.data.root_link_lin_vel_w[:, :2]
-        self.metrics["error_vel_xy"] += (self.target_velocity_w - vel).norm(dim=-1) / steps
-        self.metrics["error_face"] += (1 - facing_reward(self.face_dir_w, self.robot.data.heading_w)) / steps
+        """Nothing: the task's metrics are declared in ``TASK.metrics``."""
 
 
 @dataclass(kw_only=True)
@@ -115,11 +104,6 @@ class SteeringCfg:
     def __post_init__(self) -> None:
         check_range("task.speed_range", self.speed_range, low=0.0)
         check_range("task.resample_range_s", self.resample_range_s, low=0.0)
-
-
-def check_range(name: str, r: tuple[float, float], low: float = -math.inf) -> None:
-    if len(r) != 2 or not (low <= r[0] <= r[1]):
-        raise ConfigError(f"{name}: received {r!r}; need (min, max) with {low:g} <= min <= max.")
 
 
 def command_velocity(env, scale: float) -> Tensor:
@@ -160,14 +144,21 @@ def make_sim_cfg(task: SteeringCfg, sim: SimCfg, episode_length_s: float):
     return cfg
 
 
-def metrics(env) -> dict[str, Tensor]:
+def velocity_error(env) -> Tensor:
+    """|commanded - actual| planar root velocity (m/s). Shape: [num_envs]."""
     cmd = env.command_manager.get_term("steering")
-    data = env.scene["robot"].data
-    return {
-        "vel_error": (cmd.target_velocity_w - data.root_link_lin_vel_w[:, :2]).norm(dim=-1),
-        "face_error": 1.0 - facing_reward(cmd.face_dir_w, data.heading_w),
-    }
+    return (cmd.target_velocity_w - env.scene["robot"].data.root_link_lin_vel_w[:, :2]).norm(dim=-1)
 
 
-TASK = TaskSpec(cfg_type=SteeringCfg, make_sim_cfg=make_sim_cfg, reward=SmpRewardCfg(ws=6.0),
-                metrics=metrics)  # fmt: skip
+def facing_error(env) -> Tensor:
+    """1 - max(facing · heading, 0). Shape: [num_envs]."""
+    cmd = env.command_manager.get_term("steering")
+    return 1.0 - facing_reward(cmd.face_dir_w, env.scene["robot"].data.heading_w)
+
+
+VEL_ERROR = Metric(name="vel_error", fn=velocity_error, label="velocity error", unit="m/s",
+                   lower_is_better=True)  # fmt: skip
+FACE_ERROR = Metric(name="face_error", fn=facing_error, label="facing error", lower_is_better=True)
+
+TASK = TaskSpec(cfg_type=SteeringCfg, make_sim_cfg=make_sim_cfg,
+                metrics=(VEL_ERROR, FACE_ERROR))  # fmt: skip

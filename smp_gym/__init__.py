@@ -20,6 +20,5 @@ for _info in TASKS.values():
         gymnasium.register(
             id=_info.id,
             vector_entry_point="smp_gym.make:make_vec",
-            max_episode_steps=_info.max_episode_steps,
             kwargs={"task": _info.id},
         )

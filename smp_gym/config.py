@@ -155,8 +155,9 @@ class SmpEnvCfg:
                               "(or a dict of its fields to make_vec).")  # fmt: skip
 
 
-def build_dataclass(cls, value: Any, field_name: str):
-    """``value`` as a ``cls``: an instance passes through, a dict is checked key by key."""
+def build_dataclass(cls, value: Any, field_name: str, base: Any = None):
+    """``value`` as a ``cls``: an instance passes through, a dict is checked key by key and
+    merged into ``base`` (an instance of ``cls``; default: the dataclass defaults)."""
     if value is None or isinstance(value, cls):
         return value
     if not isinstance(value, dict):
@@ -167,7 +168,7 @@ def build_dataclass(cls, value: Any, field_name: str):
     if unknown:
         raise ConfigError(f"{field_name}: unknown keys {unknown}; valid keys: {fmt_choices(valid)}.")
     check_types(cls, value, field_name)
-    return cls(**value)
+    return cls(**value) if base is None else dataclasses.replace(base, **value)
 
 
 def _accepts(hint, val) -> bool:

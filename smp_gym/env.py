@@ -1,9 +1,10 @@
 """SmpVectorEnv: a torch-native Gymnasium vector env of one G1 task with an SMP reward.
 
 It holds an mjlab ``ManagerBasedRlEnv`` (task reward only, ``auto_reset=False``) by composition
-and adds, every step: frame -> motion window -> SDS error -> ``r_smp`` -> ``combine`` with the
-task reward -> SMP terminations -> same-step resets whose start states (GSI) are written
-inside mjlab's reset pipeline.
+and adds, every step: frame -> motion window -> ``SmpReward`` (SDS error -> ``r_smp`` -> combine
+with the task reward, SMP terminations) -> resets in the chosen Gymnasium autoreset mode, whose
+start states (``StartStates``: GSI / default pose / dataset) are drawn first, written inside
+mjlab's reset pipeline and then prime the motion window.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import warnings
 
 import gymnasium
 import numpy as np
@@ -22,15 +24,29 @@ from torch import Tensor
 import smp_gym.sim  # noqa: F401 - sets MJLAB_WARP_QUIET before any mjlab import
 from smp_gym.config import SmpEnvCfg
 from smp_gym.device import resolve_device
-from smp_gym.errors import ConfigError, MotionDataError
-from smp_gym.gsi import GsiPool
-from smp_gym.motion.features import InitState, features_to_frames, init_state_from_frames
+from smp_gym.errors import ConfigError, MotionDataError, fmt_choices
+from smp_gym.gsi import GsiPool, Plausible, StartState, StartStates, warn_implausible
+from smp_gym.motion.features import Frames
 from smp_gym.motion.window import MotionWindow
 from smp_gym.prior import checkpoint
 from smp_gym.prior.sampling import DdpmChain
-from smp_gym.prior.score import SdsNormalizer, SdsScorer
 from smp_gym.registry import task_info
-from smp_gym.reward import combine, smp_reward
+from smp_gym.reward import SmpReward
+
+_MODES = {m.value: m for m in AutoresetMode}
+
+
+def autoreset_mode_from(value) -> AutoresetMode:
+    """An ``AutoresetMode`` from the enum or its string value (``"SameStep"``, ...)."""
+    if isinstance(value, AutoresetMode):
+        return value
+    if isinstance(value, str) and value in _MODES:
+        return _MODES[value]
+    names = {m.name: m for m in AutoresetMode}
+    if isinstance(value, str) and value.upper() in names:
+        return names[value.upper()]
+    raise ConfigError(f"autoreset_mode: received {value!r}; use one of {fmt_choices(_MODES)} "
+                      "(or gymnasium.vector.AutoresetMode.SAME_STEP / NEXT_STEP / DISABLED).")  # fmt: skip
 
 
 class SmpVectorEnv(gymnasium.vector.VectorEnv):
@@ -42,38 +58,39 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
 
     def __init__(self, task: str, num_envs: int = 1, *, cfg: SmpEnvCfg | None = None,
                  device: str | torch.device | None = None, render_mode: str | None = None,
-                 max_episode_steps: int | None = None) -> None:  # fmt: skip
+                 max_episode_steps: int | None = None,
+                 autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP) -> None:  # fmt: skip
         cfg = cfg or SmpEnvCfg()
         if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
             raise ConfigError(f"num_envs: received {num_envs!r}; must be an int >= 1.")
         if render_mode not in self.metadata["render_modes"]:
             raise ConfigError(f"render_mode: received {render_mode!r}; use None or 'rgb_array'.")
+        self.autoreset_mode = autoreset_mode_from(autoreset_mode)
+        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
         self.info = task_info(task)
         self.spec_task = importlib.import_module(self.info.module).TASK
         self.task_cfg = cfg.task if cfg.task is not None else self.spec_task.cfg_type()
         if not isinstance(self.task_cfg, self.spec_task.cfg_type):
             raise ConfigError(f"task: received {type(self.task_cfg).__name__}; {self.info.id} takes "
                               f"a {self.spec_task.cfg_type.__name__}.")  # fmt: skip
-        self.cfg, self.reward_cfg = cfg, cfg.reward or self.spec_task.reward
+        self.cfg = cfg
         self.num_envs, self.render_mode = num_envs, render_mode
         self.device = resolve_device(device)
         self._generator = torch.Generator(self.device)
         self._generator.manual_seed(cfg.seed if cfg.seed is not None else int(torch.randint(2**31, ())))
 
-        # The frozen prior and its reward machinery.
+        # The frozen prior and the SMP reward it defines.
         self.prior = checkpoint.load(cfg.prior or self.info.default_prior, self.device)
         self.layout = self.prior.layout
-        self.scorer = SdsScorer(self.prior, self.reward_cfg.timesteps, compile=cfg.compile_prior)
-        self.normalizer = SdsNormalizer(len(self.reward_cfg.timesteps), self.device,
-                                        self.reward_cfg.normalizer_max_count,
-                                        self.reward_cfg.normalizer_min)  # fmt: skip
-        self.smp_termination = self.spec_task.smp_termination(self.task_cfg)
+        self.reward = SmpReward(self.prior, cfg.reward or self.info.reward,
+                                self.spec_task.smp_termination(self.task_cfg), compile=cfg.compile_prior)  # fmt: skip
 
-        # The simulator, with our start-state writer as its last reset event.
+        # The simulator (our start-state writer is its last reset event), the window, start states.
+        self._staged: tuple[Tensor, StartState] | None = None
         self.sim = self._build_sim(cfg, max_episode_steps)
         self.window = MotionWindow(num_envs, self.layout, self.device)
-        self.gsi = self._build_gsi() if cfg.gsi.init == "gsi" else None
-        self._dataset = self._load_dataset() if cfg.gsi.init == "dataset" else None
+        self.start_states = self._build_start_states()
+        self.gsi = self.start_states.pool
 
         obs_space = self.sim.single_observation_space.spaces
         self.single_observation_space = _box(obs_space["actor"].shape)
@@ -85,14 +102,18 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         self.single_action_space = gymnasium.spaces.Box(low.cpu().numpy(), high.cpu().numpy(), dtype=np.float32)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.max_episode_steps = self.sim.max_episode_length
+        self.metric_specs = self.spec_task.metric_specs
 
         n = num_envs
         z = lambda: torch.zeros(n, device=self.device)  # noqa: E731
         self._ep = {"return": z(), "task_return": z(), "smp_reward": z(), "sds_error": z(), "length": z()}
-        self._ep_metrics: dict[str, Tensor] = {}
+        self._ep_metrics = {m.name: z() for m in self.spec_task.metrics}
         self._obs: Tensor | None = None
         self._state: Tensor | None = None
-        self._pending_prime: tuple[Tensor, Tensor | None] | None = None
+        self._restart: Tensor | None = None  # NEXT_STEP: envs whose episode ended last step
+        self._ended = torch.zeros(n, dtype=torch.bool, device=self.device)  # DISABLED: awaiting reset
+        self._nonfinite_seen = torch.zeros((), dtype=torch.long, device=self.device)
+        self._nonfinite_warned = False
 
     # ------------------------------------------------------------------ construction
     def _build_sim(self, cfg: SmpEnvCfg, max_episode_steps: int | None):
@@ -109,8 +130,12 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         sim_cfg = self.spec_task.make_sim_cfg(self.task_cfg, cfg.sim, (steps - 0.5) * dt)
         sim_cfg.scene.num_envs = self.num_envs
         sim_cfg.seed = cfg.seed
-        self._writer = sim_io.ResetWriter(self._draw_start_state, joint_ids=torch.zeros(0))
-        sim_cfg.events["smp_start_state"] = EventTermCfg(func=self._writer, mode="reset")
+
+        def write_start_state(sim, env_ids: Tensor | None) -> None:
+            # A plain function (mjlab deep-copies event configs; functions copy as themselves).
+            self._write_start_state(sim, env_ids)
+
+        sim_cfg.events["smp_start_state"] = EventTermCfg(func=write_start_state, mode="reset")
         out = io.StringIO()
         with contextlib.redirect_stdout(out) if not cfg.verbose else contextlib.nullcontext():
             sim = ManagerBasedRlEnv(sim_cfg, device=str(self.device), render_mode=self.render_mode)
@@ -121,16 +146,29 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         checks.check_prior_matches_sim(self.layout, sim, feature_dim=self.prior.model.cfg.feature_dim,
                                        prior_name=f"prior {self.prior.source}")  # fmt: skip
         self._reader = sim_io.FrameReader(sim, self.layout)
-        self._writer.joint_ids = self._reader.joint_ids
+        robot = sim.scene["robot"]
+        self._joint_limits = robot.data.joint_pos_limits[:, self._reader.joint_ids].to(self.device)  # [N, J, 2]
         return sim
 
-    def _build_gsi(self) -> GsiPool:
-        g = self.cfg.gsi
-        size = g.pool_size or (4096 if self.device.type == "cuda" else 1024)
-        return GsiPool(lambda n: DdpmChain(self.prior, n, self._generator), size,
-                       num_steps=self.prior.num_timesteps, batch_size=g.batch_size,
-                       refresh_interval=g.refresh_interval, refresh_count=g.refresh_count or max(1, size // 4),
-                       progress=size > 1024)  # fmt: skip
+    def _build_start_states(self) -> StartStates:
+        g, robot = self.cfg.gsi, self.sim.scene["robot"]
+        pool = dataset = None
+        if g.init == "gsi":
+            limits = self._joint_limits[0]
+            check = Plausible(joint_low=limits[:, 0], joint_high=limits[:, 1])
+            size = g.pool_size or (4096 if self.device.type == "cuda" else 1024)
+            pool = GsiPool(lambda n: DdpmChain(self.prior, n, self._generator), size,
+                           num_steps=self.prior.num_timesteps, batch_size=g.batch_size,
+                           refresh_interval=g.refresh_interval, refresh_count=g.refresh_count or max(1, size // 4),
+                           progress=size > 1024, validate=lambda w: check(w, self.layout))  # fmt: skip
+            if not warn_implausible(pool, self.prior.source):
+                pool = None  # nothing usable: start from the default pose (warned)
+        elif g.init == "dataset":
+            dataset = self._load_dataset()
+        return StartStates(self.layout, default_root=robot.data.default_root_state.to(self.device),
+                           default_joint_pos=robot.data.default_joint_pos[:, self._reader.joint_ids].to(self.device),
+                           pool=pool, dataset=dataset, random_heading=g.random_heading,
+                           generator=self._generator)  # fmt: skip
 
     def _load_dataset(self) -> Tensor:
         from pathlib import Path
@@ -147,94 +185,124 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         clips = motion_io.load_motions(src, self.layout)
         return dataset.build_windows(clips, self.layout).windows.to(self.device)
 
-    # ------------------------------------------------------------------ start states
-    def _draw_start_state(self, env_ids: Tensor) -> InitState:
-        """Called by mjlab's reset pipeline (last reset event): the start state of ``env_ids``."""
-        n, robot = len(env_ids), self.sim.scene["robot"]
-        if self.gsi is None and self._dataset is None:  # the default pose
-            root = robot.data.default_root_state[env_ids]
-            jp = robot.data.default_joint_pos[env_ids][:, self._reader.joint_ids]
-            self._pending_prime = (env_ids, None)
-            return InitState(root[:, :3], root[:, 3:7], root[:, 7:10], root[:, 10:13], jp, torch.zeros_like(jp))
-        if self.gsi is not None:
-            windows = self.gsi.sample(n, self._generator)
-        else:
-            idx = torch.randint(0, self._dataset.shape[0], (n,), generator=self._generator, device=self.device)
-            windows = self._dataset[idx]
-        yaw = torch.zeros(n, device=self.device)
-        if self.cfg.gsi.random_heading:
-            yaw.uniform_(-torch.pi, torch.pi, generator=self._generator)
-        frames = features_to_frames(windows, self.layout, torch.zeros(n, 2, device=self.device), yaw)
-        self._pending_prime = (env_ids, frames.pack())
-        return init_state_from_frames(frames, self.layout.dt)
+    # ------------------------------------------------------------------ resets
+    def _write_start_state(self, sim, env_ids: Tensor | None) -> None:
+        """mjlab reset event (the last one): write the start state drawn for this reset."""
+        if env_ids is None:
+            env_ids = torch.arange(self.num_envs, device=self.device)
+        staged = self._staged
+        if staged is None or staged[0] is not env_ids:  # a reset we did not start: draw here
+            staged = (env_ids, self.start_states.sample(env_ids))
+        self._sim_io.write_init_state(sim, env_ids, staged[1].state, self._reader.joint_ids)
 
     def _reset_envs(self, env_ids: Tensor) -> tuple[Tensor, Tensor]:
-        """Reset ``env_ids`` through mjlab's reset pipeline (running the GSI write) and prime their
-        windows."""
-        obs = self._sim_io.reset_envs(self.sim, env_ids)
-        ids, frames = self._pending_prime
-        if frames is None:  # default pose: a still window of the state just written
-            frames = self._reader().pack()[ids].unsqueeze(1).expand(-1, self.layout.window, -1)
-        self.window.reset(ids, frames)
-        self._pending_prime = None
+        """Draw start states for ``env_ids``, reset them through mjlab's reset pipeline (which
+        writes the draw), prime their motion windows from what was written and zero their
+        episode statistics. Returns the (actor, critic) observations of all envs."""
+        start = self.start_states.sample(env_ids)
+        self._staged = (env_ids, start)
+        try:
+            obs = self._sim_io.reset_envs(self.sim, env_ids)
+        finally:
+            self._staged = None
+        written = self._reader().pack()[env_ids]  # the simulator's state: joint limits applied
+        if start.frames is None:  # default pose: a still window of the state just written
+            frames = written.unsqueeze(1).expand(-1, self.layout.window, -1)
+        else:
+            frames = start.frames.clone()
+            jp = Frames.unpack(frames, self.layout).joint_pos  # a view into frames
+            limits = self._joint_limits[env_ids][:, None]
+            jp.copy_(torch.clamp(jp, limits[..., 0], limits[..., 1]))
+            frames[:, -1] = written
+        self.window.reset(env_ids, frames)
         for buf in (*self._ep.values(), *self._ep_metrics.values()):
             buf[env_ids] = 0.0
         return obs["actor"], obs["critic"]
 
+    def _reset_into(self, env_ids: Tensor, obs: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        """Reset ``env_ids`` and return copies of ``obs``/``state`` with their rows replaced."""
+        reset_obs, reset_state = self._reset_envs(env_ids)
+        obs, state = obs.clone(), state.clone()
+        obs[env_ids], state[env_ids] = reset_obs[env_ids], reset_state[env_ids]
+        return obs, state
+
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        """Reset all envs (or ``options['reset_mask']``). ``seed`` seeds the simulator's RNGs
-        and this env's generator (SDS noise, GSI draws)."""
+        """Reset all envs, or those in ``options['reset_mask']`` (bool, shape ``(num_envs,)``).
+        ``seed`` seeds the simulator's RNGs and this env's generator (SDS noise, GSI draws)."""
         if seed is not None:
             self._generator.manual_seed(seed)
             with contextlib.redirect_stdout(io.StringIO()) if not self.cfg.verbose else contextlib.nullcontext():
                 self.sim.seed(seed)
         mask = (options or {}).get("reset_mask")
+        if mask is not None:
+            mask = self._check_reset_mask(mask)
         if mask is None or self._obs is None:
-            ids = torch.arange(self.num_envs, device=self.device)
-        else:
-            ids = torch.as_tensor(np.asarray(mask) if not isinstance(mask, Tensor) else mask,
-                                  device=self.device).nonzero().squeeze(-1)  # fmt: skip
+            mask = torch.ones(self.num_envs, dtype=torch.bool, device=self.device)
+        ids = mask.nonzero().squeeze(-1)
         obs, state = self._reset_envs(ids)
         if self._obs is None:
             self._obs, self._state = obs.clone(), state.clone()
         else:
             self._obs[ids], self._state[ids] = obs[ids], state[ids]
+        self._ended &= ~mask
+        if self._restart is not None:
+            self._restart = self._restart & ~mask
         return self._obs.clone(), {}
 
     def step(self, actions):
         if self._obs is None:
             raise RuntimeError("SmpVectorEnv.step() called before reset(); call env.reset() first.")
-        obs_d, task_r, terminated, truncated, _ = self.sim.step(self._prepare_actions(actions))
+        actions = self._prepare_actions(actions)
+        if self.autoreset_mode is AutoresetMode.DISABLED and bool(self._ended.any()):
+            ended = self._ended.nonzero().squeeze(-1).tolist()
+            raise RuntimeError(f"envs {ended[:10]} ended and autoreset_mode is DISABLED: reset them with "
+                               "env.reset(options={'reset_mask': mask}) before stepping again.")  # fmt: skip
+        restart = self._restart  # NEXT_STEP: ended last step; stepped now, then reset below
+        if restart is not None:
+            self._sim_io.defer_reset(self.sim, restart)
+        obs_d, task_r, terminated, truncated, _ = self.sim.step(actions)
         task_r, truncated = task_r.clone(), truncated.clone()  # mjlab reuses these buffers
 
-        # SMP reward from this step's window, then SMP-based terminations from the same error.
+        # The SMP reward of this step's window, and SMP terminations from the same error.
         nonfinite = self._sim_io.nonfinite_state(self.sim) if self.cfg.reset_nonfinite else None
-        raw, r_smp = self._smp_reward(nonfinite)
-        reward = combine(task_r, r_smp, self.reward_cfg)
-        terminated = terminated | self._smp_terminated(raw)
+        valid = _and_not(_and_not(None, nonfinite), restart)  # rows kept out of the running mean
+        self.window.push(self._reader())
+        raw, r_smp = self.reward(self.window.features(), self._generator, valid)
+        reward = self.reward.combine(task_r, r_smp)
+        terminated = terminated | self.reward.terminated(raw, self.sim.episode_length_buf)
         if nonfinite is not None:
             terminated = terminated | nonfinite
             reward = torch.where(nonfinite, torch.zeros_like(reward), reward)
+            self._nonfinite_seen += nonfinite.sum()
         if self.gsi is not None:
             self.gsi.tick()
 
         info = {"task_reward": task_r, "smp_reward": r_smp, "sds_error": raw.mean(dim=1)}
         if nonfinite is not None:
             info["nonfinite"] = nonfinite
-        if self.spec_task.metrics is not None:
-            info["metrics"] = self.spec_task.metrics(self.sim)
+        if self.spec_task.metrics:
+            info["metrics"] = {m.name: m.fn(self.sim) for m in self.spec_task.metrics}
         self._accumulate(reward, info)
         obs, state = obs_d["actor"], obs_d["critic"]
+        if restart is not None:  # NEXT_STEP: their first observation, reward 0, both flags False
+            reward, terminated, truncated = (torch.where(restart, torch.zeros_like(x), x)
+                                             for x in (reward, terminated, truncated))  # fmt: skip
+            obs, state = self._reset_into(restart.nonzero().squeeze(-1), obs, state)
 
         done = terminated | truncated
         done_ids = done.nonzero().squeeze(-1)
-        if len(done_ids) > 0:  # same-step autoreset of the envs that ended
-            info["final_obs"], info["_final_obs"] = obs.clone(), done
+        self._restart = None
+        if len(done_ids) > 0:
             info["final_info"], info["_final_info"] = self._episode_stats(terminated, raw), done
-            reset_obs, reset_state = self._reset_envs(done_ids)
-            obs, state = obs.clone(), state.clone()
-            obs[done_ids], state[done_ids] = reset_obs[done_ids], reset_state[done_ids]
+            if self.autoreset_mode is AutoresetMode.SAME_STEP:
+                info["final_obs"], info["_final_obs"] = obs.clone(), done
+                obs, state = self._reset_into(done_ids, obs, state)
+            elif self.autoreset_mode is AutoresetMode.NEXT_STEP:
+                self._restart = done
+            else:
+                self._ended |= done
+            self._warn_nonfinite()
         self._obs, self._state = obs, state
         return obs, reward, terminated, truncated, info
 
@@ -252,6 +320,21 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         self.sim.close()
 
     # ------------------------------------------------------------------ helpers
+    def _check_reset_mask(self, mask) -> Tensor:
+        """``reset_mask`` as a bool tensor on the env's device, or a ValueError naming it."""
+        shape = tuple(getattr(mask, "shape", ()))
+        dtype = getattr(mask, "dtype", type(mask).__name__)
+        is_bool = dtype in (torch.bool, np.bool_) or (isinstance(dtype, np.dtype) and dtype == np.bool_)
+        if not isinstance(mask, (Tensor, np.ndarray)) or not is_bool or shape != (self.num_envs,):
+            raise ValueError(f"reset_mask: received {type(mask).__name__} of shape {shape} and dtype "
+                             f"{dtype}; expected a bool numpy array or torch tensor of shape "
+                             f"({self.num_envs},) (num_envs), True for the envs to reset.")  # fmt: skip
+        mask = torch.as_tensor(mask, device=self.device)
+        if not bool(mask.any()):
+            raise ValueError(f"reset_mask: received all False (shape ({self.num_envs},)); set True for "
+                             "at least one env to reset, or pass no reset_mask to reset all.")  # fmt: skip
+        return mask
+
     def _prepare_actions(self, actions) -> Tensor:
         try:
             a = torch.as_tensor(actions, device=self.device, dtype=torch.float32)
@@ -273,23 +356,18 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
             a = torch.clamp(a, self._action_low, self._action_high)
         return a
 
-    def _smp_reward(self, nonfinite: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """The hot path: read the frame, push it, score the window. Returns (raw SDS error [N, K],
-        r_smp [N]). Tensor ops only: no host syncs."""
-        self.window.push(self._reader())
-        raw = self.scorer(self.window.features(), self._generator)
-        if not self.reward_cfg.normalize:
-            return raw, smp_reward(raw, self.reward_cfg.ws)
-        self.normalizer.record(raw, None if nonfinite is None else ~nonfinite)
-        self.normalizer.update()
-        return raw, smp_reward(self.normalizer.normalize(raw), self.reward_cfg.ws)
-
-    def _smp_terminated(self, raw: Tensor) -> Tensor:
-        t = self.smp_termination
-        if t is None:
-            return torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
-        unnatural = torch.exp(-self.reward_cfg.ws * raw.mean(dim=1)) < t.threshold
-        return unnatural & (self.sim.episode_length_buf >= t.grace_steps)
+    def _warn_nonfinite(self) -> None:
+        """One warning the first time a simulation blew up (those envs were reset, reward 0)."""
+        if self._nonfinite_warned or not bool(self._nonfinite_seen > 0):
+            return
+        self._nonfinite_warned = True
+        warnings.warn(
+            f"{self.info.id}: the physics state of some envs became NaN/inf ({int(self._nonfinite_seen)} so "
+            "far); they were terminated, reset and given reward 0 (info['nonfinite'] marks them). "
+            "Usual causes: start states outside what the robot can reach (an undertrained prior or "
+            "narrow normalization: try gsi={'init': 'default'}) or extreme actions.",
+            RuntimeWarning, stacklevel=3,
+        )  # fmt: skip
 
     def _accumulate(self, reward: Tensor, info: dict) -> None:
         ep = self._ep
@@ -298,10 +376,15 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         ep["smp_reward"] += torch.nan_to_num(info["smp_reward"])
         ep["sds_error"] += torch.nan_to_num(info["sds_error"])
         ep["length"] += 1
-        for k, v in info.get("metrics", {}).items():
-            if k not in self._ep_metrics:
-                self._ep_metrics[k] = torch.zeros(self.num_envs, device=self.device)
-            self._ep_metrics[k] += torch.nan_to_num(v.float())
+        first = ep["length"] == 1
+        for m in self.spec_task.metrics:
+            v, acc = torch.nan_to_num(info["metrics"][m.name].float()), self._ep_metrics[m.name]
+            if m.reduce in ("mean", "sum"):
+                acc += v
+            elif m.reduce == "last":
+                acc.copy_(v)
+            else:  # max
+                torch.where(first, v, torch.maximum(acc, v), out=acc)
 
     def _episode_stats(self, terminated: Tensor, raw: Tensor) -> dict:
         """Per-env episode statistics (valid where ``_final_info`` is True)."""
@@ -313,15 +396,16 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
             "episode_smp_reward": ep["smp_reward"] / length,
             "episode_sds_error": ep["sds_error"] / length,
             "terminated": terminated.clone(),
-            "metrics": {k: v / length for k, v in self._ep_metrics.items()},
-        }
+            "metrics": {m.name: self._ep_metrics[m.name] / length if m.reduce == "mean"
+                        else self._ep_metrics[m.name].clone() for m in self.spec_task.metrics},
+        }  # fmt: skip
 
     # ------------------------------------------------------------------ reward state
     def state_dict(self) -> dict:
         """SDS normalizer, GSI pool and RNG state: save with a policy so evaluation and resumed
         training see the same reward scale."""
         return {
-            "normalizer": self.normalizer.state_dict(),
+            "normalizer": self.reward.normalizer.state_dict(),
             "gsi": self.gsi.state_dict() if self.gsi is not None else {},
             "generator": self._generator.get_state(),
             "task": self.info.id,
@@ -329,16 +413,29 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         }
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` saved (errors name the missing or malformed key)."""
+        if not isinstance(state, dict) or "normalizer" not in state:
+            got = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise ConfigError(f"SmpVectorEnv.load_state_dict: received {got}; expected a dict with "
+                              "keys 'normalizer', 'gsi', 'generator', 'task' (from env.state_dict()).")  # fmt: skip
         if state.get("task") not in (None, self.info.id):
             raise ConfigError(f"state_dict is for {state['task']}, this env is {self.info.id}.")
-        self.normalizer.load_state_dict(state["normalizer"])
+        self.reward.normalizer.load_state_dict(state["normalizer"])
         if self.gsi is not None and state.get("gsi"):
             self.gsi.load_state_dict(state["gsi"])
         if "generator" in state:
             self._generator.set_state(state["generator"].cpu() if self.device.type == "cpu" else state["generator"])
 
     def __repr__(self) -> str:
-        return f"SmpVectorEnv({self.info.id}, num_envs={self.num_envs}, device={self.device})"
+        return (f"SmpVectorEnv({self.info.id}, num_envs={self.num_envs}, device={self.device}, "
+                f"autoreset_mode={self.autoreset_mode.name})")  # fmt: skip
+
+
+def _and_not(mask: Tensor | None, drop: Tensor | None) -> Tensor | None:
+    """``mask & ~drop`` where None means all True (mask) / all False (drop)."""
+    if drop is None:
+        return mask
+    return ~drop if mask is None else mask & ~drop
 
 
 def _box(shape) -> gymnasium.spaces.Box:

@@ -1,20 +1,27 @@
-"""GsiPool: a FIFO pool of start windows sampled from the prior, refreshed in the background.
+"""Where episodes start: ``GsiPool`` (windows sampled from the prior, refreshed in the
+background) and ``StartStates`` (default pose / GSI / dataset windows -> simulator start states).
 
 The sampler is injected (``Callable[[int], DdpmChain-like]``) so tests can use a fake. A
 refresh draws ``refresh_count`` new windows whose T denoising steps are spread over the
 refresh interval: ``tick()`` advances the pending chain by at most one denoising step every
-``max(1, interval // T)`` env steps, so no single env step pays for a whole batch.
+``max(1, interval // T)`` env steps, so no single env step pays for a whole batch. Windows that
+fail the ``validate`` check (non-finite, or implausible for the robot) are never drawn.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
 from torch import Tensor
 
 from smp_gym.errors import ConfigError
+from smp_gym.motion.features import InitState, features_to_frames, init_state_from_frames
+from smp_gym.motion.layout import FeatureLayout
 
 
 class Chain(Protocol):
@@ -33,10 +40,11 @@ class GsiPool:
 
     def __init__(self, make_chain: Callable[[int], Chain], size: int, *, num_steps: int,
                  batch_size: int = 1024, refresh_interval: int = 2400, refresh_count: int = 1024,
-                 progress: bool = False) -> None:  # fmt: skip
+                 progress: bool = False, validate: Callable[[Tensor], Tensor] | None = None) -> None:  # fmt: skip
         if refresh_count > size:
             raise ConfigError(f"gsi.refresh_count={refresh_count} > pool size {size}.")
         self.make_chain = make_chain
+        self.validate = validate
         self.size = size
         self.batch_size = batch_size
         self.refresh_interval = refresh_interval
@@ -48,6 +56,8 @@ class GsiPool:
         self._tick = 0
         self._chain: Chain | None = None
         self.pool = self._fill(progress)
+        self.valid = torch.ones(size, dtype=torch.bool, device=self.pool.device)
+        self._check(torch.arange(size, device=self.pool.device))
 
     def _fill(self, progress: bool) -> Tensor:
         parts, starts = [], range(0, self.size, self.batch_size)
@@ -62,9 +72,24 @@ class GsiPool:
             parts.append(chain.result())
         return torch.cat(parts)
 
+    def _check(self, rows: Tensor) -> None:
+        """Re-validate ``rows`` of the pool (at fill and refresh only: one host sync each)."""
+        if self.validate is not None:
+            self.valid[rows] = self.validate(self.pool[rows])
+        self.num_valid = int(self.valid.sum())
+
+    @property
+    def valid_fraction(self) -> float:
+        return self.num_valid / self.size
+
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """``n`` windows drawn uniformly with replacement. Shape: [n, W, F]."""
-        idx = torch.randint(0, self.size, (n,), generator=generator, device=self.pool.device)
+        """``n`` valid windows drawn uniformly with replacement. Shape: [n, W, F]."""
+        if self.num_valid == self.size:
+            idx = torch.randint(0, self.size, (n,), generator=generator, device=self.pool.device)
+        elif self.num_valid == 0:
+            raise ConfigError("GSI pool: no valid start window to draw; use gsi={'init': 'default'}.")
+        else:
+            idx = torch.multinomial(self.valid.float(), n, replacement=True, generator=generator)
         return self.pool[idx]
 
     def tick(self) -> None:
@@ -91,6 +116,7 @@ class GsiPool:
         n = windows.shape[0]
         idx = (self.head + torch.arange(n, device=self.pool.device)) % self.size
         self.pool[idx] = windows
+        self._check(idx)
         self.head = (self.head + n) % self.size
         self.refreshes += 1
 
@@ -100,12 +126,125 @@ class GsiPool:
                 "refreshes": self.refreshes}  # fmt: skip
 
     def load_state_dict(self, state: dict) -> None:
+        keys = {"pool", "head", "tick", "refreshes"}
+        if not isinstance(state, dict) or not keys <= set(state) or not isinstance(state["pool"], Tensor):
+            got = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise ConfigError(f"GsiPool.load_state_dict: received {got}; expected a dict with keys "
+                              f"{sorted(keys)} ('pool' a Tensor) as saved by state_dict().")  # fmt: skip
         if state["pool"].shape != self.pool.shape:
             raise ConfigError(
                 f"GSI pool state has shape {tuple(state['pool'].shape)}, this env's pool is "
                 f"{tuple(self.pool.shape)}; build the env with the same gsi.pool_size and prior."
             )
         self.pool.copy_(state["pool"])
+        self._check(torch.arange(self.size, device=self.pool.device))
         self.head, self._tick = int(state["head"]), int(state["tick"])
         self.refreshes = int(state["refreshes"])
         self._chain = None
+
+
+# ---------------------------------------------------------------------------------- start states
+@dataclass(frozen=True, kw_only=True)
+class Plausible:
+    """Bounds a start window must satisfy on every frame (robot facts, not prior facts)."""
+
+    joint_low: Tensor
+    """Lower joint limits in layout order. Shape: [J]."""
+    joint_high: Tensor
+    height_range: tuple[float, float] = (0.02, 1.6)
+    """Root height (m) of every frame."""
+    joint_margin: float = 0.5
+    """Joint positions may exceed their limits by this much (rad; the write clamps them)."""
+    max_lin_vel: float = 15.0
+    max_ang_vel: float = 40.0
+    max_ee_offset: float = 1.5
+    """End-effector distance from the root (m)."""
+    rot6d_norm: tuple[float, float] = (0.5, 1.5)
+    """Norms of the two tan-norm columns (1 for a rotation)."""
+
+    def __call__(self, windows: Tensor, layout: FeatureLayout) -> Tensor:
+        """Which raw-feature windows [n, W, F] are plausible. Shape: [n] bool."""
+        s = layout.slices
+        z = windows[..., s["root_pos"]][..., 2]
+        jp = windows[..., s["joint_pos"]]
+        rot = windows[..., s["root_rot"]].unflatten(-1, (2, 3)).norm(dim=-1)
+        ee = windows[..., s["ee_pos"]].unflatten(-1, (layout.num_ees, 3)).norm(dim=-1)
+        ok = (torch.isfinite(windows).all(dim=-1)
+              & (z >= self.height_range[0]) & (z <= self.height_range[1])
+              & (jp >= self.joint_low - self.joint_margin).all(dim=-1)
+              & (jp <= self.joint_high + self.joint_margin).all(dim=-1)
+              & (windows[..., s["root_lin_vel"]].norm(dim=-1) <= self.max_lin_vel)
+              & (windows[..., s["root_ang_vel"]].norm(dim=-1) <= self.max_ang_vel)
+              & (ee <= self.max_ee_offset).all(dim=-1)
+              & (rot >= self.rot6d_norm[0]).all(dim=-1) & (rot <= self.rot6d_norm[1]).all(dim=-1))  # fmt: skip
+        return ok.all(dim=-1)
+
+
+@dataclass
+class StartState:
+    """One draw of start states: what the simulator is given and the window that ends there."""
+
+    state: InitState
+    """Env-local world-frame start state (root pose/velocity, joint state). Leading dim: [n]."""
+    frames: Tensor | None
+    """Packed window frames [n, W, D] ending at ``state``, or None for a still window of the
+    written state (the default pose)."""
+
+
+class StartStates:
+    """Draws episode start states: the robot's default pose, the last frame of a window sampled
+    from the prior (GSI) or of a real motion window (dataset). ``sample`` runs *before* the
+    simulator's reset, which writes ``state``; the env then primes its motion window from the
+    same draw."""
+
+    def __init__(self, layout: FeatureLayout, *, default_root: Tensor, default_joint_pos: Tensor,
+                 pool: GsiPool | None = None, dataset: Tensor | None = None,
+                 random_heading: bool = False, generator: torch.Generator | None = None) -> None:  # fmt: skip
+        self.layout = layout
+        self.default_root, self.default_joint_pos = default_root, default_joint_pos  # [N, 13], [N, J]
+        self.pool, self.dataset = pool, dataset
+        self.random_heading = random_heading
+        self.generator = generator
+
+    @property
+    def mode(self) -> str:
+        return "gsi" if self.pool is not None else "dataset" if self.dataset is not None else "default"
+
+    def sample(self, env_ids: Tensor) -> StartState:
+        """Start states for ``env_ids`` (a fresh draw every call)."""
+        n, device = env_ids.shape[0], self.default_root.device
+        if self.mode == "default":
+            root, jp = self.default_root[env_ids], self.default_joint_pos[env_ids]
+            state = InitState(root[:, :3], root[:, 3:7], root[:, 7:10], root[:, 10:13], jp, torch.zeros_like(jp))
+            return StartState(state=state, frames=None)
+        if self.pool is not None:
+            windows = self.pool.sample(n, self.generator)
+        else:
+            idx = torch.randint(0, self.dataset.shape[0], (n,), generator=self.generator, device=device)
+            windows = self.dataset[idx]
+        yaw = torch.zeros(n, device=device)
+        if self.random_heading:
+            yaw.uniform_(-math.pi, math.pi, generator=self.generator)
+        frames = features_to_frames(windows, self.layout, torch.zeros(n, 2, device=device), yaw)
+        return StartState(state=init_state_from_frames(frames, self.layout.dt), frames=frames.pack())
+
+
+def warn_implausible(pool: GsiPool, prior_name: str, min_fraction: float = 0.95) -> bool:
+    """Warn once when more than ``1 - min_fraction`` of a GSI pool is implausible for the robot.
+    Returns False when no window is usable (the env then starts from the default pose)."""
+    if pool.valid_fraction >= min_fraction:
+        return True
+    bad = pool.size - pool.num_valid
+    usable = pool.num_valid > 0
+    warnings.warn(
+        f"prior {prior_name}: {bad}/{pool.size} GSI start windows are implausible for the robot "
+        "(non-finite, root height, joints far beyond their limits, extreme velocities or "
+        "end-effector offsets); "
+        + ("episodes start only from the others. " if usable else "episodes start from the default pose. ")
+        + "The prior is likely undertrained or fit on too narrow data. Fixes: train longer "
+        "(smp-gym pretrain --cfg.steps ...), fit the normalization on wider data (more clips, "
+        "--mirror), or start episodes from the default pose: make_vec(..., gsi={'init': 'default'}).",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return usable

@@ -20,7 +20,7 @@ def build_cfg(task: str, **overrides) -> SmpEnvCfg:
     values = dict(overrides)
     for key, cls in _NESTED.items():
         if key in values:
-            values[key] = build_dataclass(cls, values[key], key)
+            values[key] = build_dataclass(cls, values[key], key, base=_task_default(task, key))
     if isinstance(values.get("task"), dict):
         from smp_gym.envs import task_spec
 
@@ -33,19 +33,27 @@ def build_cfg(task: str, **overrides) -> SmpEnvCfg:
     return SmpEnvCfg(**values)
 
 
-def make_vec(task: str = "SmpSteeringG1-v0", num_envs: int = 1, device=None, render_mode=None,
-             max_episode_steps: int | None = None, **overrides):  # fmt: skip
-    """Create an :class:`~smp_gym.env.SmpVectorEnv` (the ``vector_entry_point`` of every id)."""
-    from smp_gym.env import SmpVectorEnv
+def _task_default(task: str, key: str):
+    """The task's own default for a nested config (overrides merge into it), or None."""
+    if key != "reward":
+        return None  # gsi / sim defaults are the same for every task: the dataclass defaults
     from smp_gym.registry import task_info
+
+    return task_info(task).reward
+
+
+def make_vec(task: str = "SmpSteeringG1-v0", num_envs: int = 1, device=None, render_mode=None,
+             max_episode_steps: int | None = None, autoreset_mode="SameStep", **overrides):  # fmt: skip
+    """Create an :class:`~smp_gym.env.SmpVectorEnv` (the ``vector_entry_point`` of every id).
+
+    ``autoreset_mode``: a ``gymnasium.vector.AutoresetMode`` or its value (``"SameStep"``
+    default, ``"NextStep"``, ``"Disabled"``). Nested overrides given as dicts (``reward``,
+    ``gsi``, ``sim``, ``task``) merge into the task's defaults."""
+    from smp_gym.env import SmpVectorEnv
 
     cfg = build_cfg(task, **overrides)
     if max_episode_steps is not None and cfg.episode_length_s is not None:
-        # gymnasium.make_vec injects the registered max_episode_steps; an explicit
-        # episode_length_s override wins over that default, but not over a user's own value.
-        if max_episode_steps != task_info(task).max_episode_steps:
-            raise ConfigError(f"make_vec: got both max_episode_steps={max_episode_steps} and "
-                              f"episode_length_s={cfg.episode_length_s}; pass only one.")  # fmt: skip
-        max_episode_steps = None
+        raise ConfigError(f"make_vec: got both max_episode_steps={max_episode_steps} and "
+                          f"episode_length_s={cfg.episode_length_s}; pass only one.")  # fmt: skip
     return SmpVectorEnv(task, num_envs, cfg=cfg, device=device, render_mode=render_mode,
-                        max_episode_steps=max_episode_steps)  # fmt: skip
+                        max_episode_steps=max_episode_steps, autoreset_mode=autoreset_mode)  # fmt: skip

@@ -2,38 +2,47 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from smp_gym.config import SmpRewardCfg
 from smp_gym.errors import ConfigError, fmt_choices
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TaskInfo:
+    """One registry row: what ``smp-gym tasks`` prints and where the task's file lives."""
+
     id: str
+    """Gymnasium id, e.g. ``SmpSteeringG1-v0``."""
     name: str
+    """Short name (``steering``): also accepted by ``make_vec`` and the CLI."""
     module: str
+    """The task file's module; it defines ``TASK`` (a ``smp_gym.task.TaskSpec``)."""
     description: str
     default_prior: str
+    """Shipped prior name (``priors/MANIFEST.json``) used when ``prior=`` is not given."""
     episode_length_s: float
-
-    @property
-    def max_episode_steps(self) -> int:
-        return round(self.episode_length_s / 0.02)
+    reward: SmpRewardCfg = field(default_factory=SmpRewardCfg)
+    """The task's default SMP reward settings (``make_vec(reward={...})`` merges into them)."""
 
 
 TASKS: dict[str, TaskInfo] = {
     t.id: t
     for t in (
-        TaskInfo("SmpForwardG1-v0", "forward", "smp_gym.envs.forward",
-                 "Walk/jog/run along world +x at a commanded speed (0.5-5 m/s).", "forward", 20.0),
-        TaskInfo("SmpSteeringG1-v0", "steering", "smp_gym.envs.steering",
-                 "Track a commanded planar velocity (0.5-2 m/s) while facing a commanded direction.",
-                 "locomotion", 20.0),
-        TaskInfo("SmpLocationG1-v0", "location", "smp_gym.envs.location",
-                 "Walk to a world-frame xy goal 1-10 m away, re-drawn every 5-10 s.",
-                 "locomotion", 20.0),
-        TaskInfo("SmpGetupG1-v0", "getup", "smp_gym.envs.getup",
-                 "Stand up from a fallen pose and hold the head above 1.2 m.", "getup", 5.0),
+        TaskInfo(id="SmpForwardG1-v0", name="forward", module="smp_gym.envs.forward",
+                 description="Walk/jog/run along world +x at a commanded speed (0.5-5 m/s).",
+                 default_prior="forward", episode_length_s=20.0),
+        TaskInfo(id="SmpSteeringG1-v0", name="steering", module="smp_gym.envs.steering",
+                 description="Track a commanded planar velocity (0.5-2 m/s) while facing a commanded "
+                             "direction.",
+                 default_prior="locomotion", episode_length_s=20.0),
+        TaskInfo(id="SmpLocationG1-v0", name="location", module="smp_gym.envs.location",
+                 description="Walk to a world-frame xy goal 1-10 m away, re-drawn every 5-10 s.",
+                 default_prior="locomotion", episode_length_s=20.0,
+                 reward=SmpRewardCfg(ws=4.0)),  # SEED_SPEC §5.4
+        TaskInfo(id="SmpGetupG1-v0", name="getup", module="smp_gym.envs.getup",
+                 description="Stand up from a fallen pose and hold the head above 1.2 m.",
+                 default_prior="getup", episode_length_s=5.0),
     )  # fmt: skip
 }
 

@@ -121,7 +121,15 @@ class SdsNormalizer:
         return {"mean": self.mean.clone(), "count": self.count.clone()}
 
     def load_state_dict(self, state: dict) -> None:
-        if state["mean"].shape != self.mean.shape:
+        k = self.mean.shape[0]
+        bad = (not isinstance(state, dict) or set(state) != {"mean", "count"}
+               or not all(isinstance(state[key], Tensor) and state[key].dim() == 1 for key in ("mean", "count")))  # fmt: skip
+        if bad:
+            got = ({key: (tuple(v.shape) if isinstance(v, Tensor) else type(v).__name__) for key, v in state.items()}
+                   if isinstance(state, dict) else type(state).__name__)  # fmt: skip
+            raise ConfigError(f"SdsNormalizer.load_state_dict: received {got}; expected a dict "
+                              f"{{'mean': Tensor[{k}], 'count': Tensor[{k}]}} as saved by state_dict().")  # fmt: skip
+        if state["mean"].shape != self.mean.shape or state["count"].shape != self.count.shape:
             raise ConfigError(
                 f"SdsNormalizer state has {state['mean'].shape[0]} timesteps; this env scores "
                 f"{self.mean.shape[0]}. Load a state saved with the same reward timesteps."

@@ -6,8 +6,6 @@ features never depend on where an env sits in the scene grid.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import Tensor
 
@@ -59,25 +57,11 @@ def write_init_state(env, env_ids: Tensor, state: InitState, joint_ids: Tensor,
     robot.write_joint_state_to_sim(jp, state.joint_vel, joint_ids=joint_ids, env_ids=env_ids)
 
 
-class ResetWriter:
-    """An mjlab ``reset`` event that writes start states drawn by ``provider(env_ids)``.
-
-    Registered as the **last** reset event, so every other reset term has run and the
-    observations mjlab computes after the reset see the written state. The instance belongs
-    to the env that created it; mjlab's config deep-copies return it unchanged.
-    """
-
-    def __init__(self, provider: Callable[[Tensor], InitState], joint_ids: Tensor) -> None:
-        self.provider = provider
-        self.joint_ids = joint_ids
-
-    def __deepcopy__(self, memo) -> ResetWriter:
-        return self
-
-    def __call__(self, env, env_ids: Tensor | None) -> None:
-        if env_ids is None:
-            env_ids = torch.arange(env.num_envs, device=env.device)
-        write_init_state(env, env_ids, self.provider(env_ids), self.joint_ids)
+def defer_reset(env, mask: Tensor) -> None:
+    """Let envs that ended (``auto_reset=False`` marks them reset-pending) take one more step
+    before their reset: the NEXT_STEP autoreset mode steps them, discards that step and resets
+    them afterwards. Tensor op only (mjlab 1.6's ``_manual_reset_pending``)."""
+    env._manual_reset_pending &= ~mask
 
 
 def root_pos_from_qpos(robot) -> Tensor:

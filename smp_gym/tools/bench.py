@@ -94,9 +94,9 @@ def _instrument(env, times: dict, device):
     wrap(u, "_reader", "frame+window")
     wrap(u.window, "push", "frame+window")
     wrap(u.window, "features", "features")
-    wrap(u, "scorer", "prior forward")
+    wrap(u.reward, "scorer", "prior forward")
     for name in ("record", "update", "normalize"):
-        wrap(u.normalizer, name, "normalizer+reward")
+        wrap(u.reward.normalizer, name, "normalizer+reward")
     wrap(u, "_reset_envs", "gsi+resets")
     if u.gsi is not None:
         wrap(u.gsi, "tick", "gsi+resets")

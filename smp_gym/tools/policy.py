@@ -117,8 +117,8 @@ def make_env_for(bundle: dict, num_envs: int, device, seed: int, render_mode: st
     env = gymnasium.make_vec(bundle["task"], num_envs=num_envs, device=device, render_mode=render_mode,
                              **overrides)  # fmt: skip
     if bundle["reward_state"]:
-        env.unwrapped.normalizer.load_state_dict(bundle["reward_state"]["normalizer"])
-    env.unwrapped.normalizer.freeze()
+        env.unwrapped.reward.normalizer.load_state_dict(bundle["reward_state"]["normalizer"])
+    env.unwrapped.reward.normalizer.freeze()
     return env
 
 

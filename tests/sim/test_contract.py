@@ -32,7 +32,7 @@ def test_spaces_rewards_and_autoreset_contract(env_id):
         assert reward.shape == terminated.shape == truncated.shape == (2,)
         assert terminated.dtype == truncated.dtype == torch.bool and reward.dtype == torch.float32
         assert torch.isfinite(reward).all()
-        assert torch.allclose(reward, combine(info["task_reward"], info["smp_reward"], u.reward_cfg))
+        assert torch.allclose(reward, combine(info["task_reward"], info["smp_reward"], u.reward.cfg))
         assert ((info["smp_reward"] > 0) & (info["smp_reward"] <= 1)).all()
         for key in ("task_reward", "smp_reward", "sds_error"):
             assert info[key].shape == (2,)

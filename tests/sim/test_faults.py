@@ -14,15 +14,15 @@ def test_nan_state_in_one_env_is_reset_and_counted():
     env.reset(seed=0)
     for _ in range(3):
         env.step(torch.zeros(3, 29))
-    mean_before = u.normalizer.mean.clone()
+    mean_before = u.reward.normalizer.mean.clone()
     u.sim.sim.data.qvel[1, 6:] = float("nan")  # env 1 blows up
     obs, reward, terminated, truncated, info = env.step(torch.zeros(3, 29))
     assert terminated[1] and info["nonfinite"].tolist() == [False, True, False]
     assert reward[1] == 0.0 and torch.isfinite(reward).all()
     assert torch.isfinite(obs).all() and torch.isfinite(u.state()).all()
     assert torch.isfinite(u.sim.sim.data.qpos).all() and torch.isfinite(u.sim.sim.data.qvel).all()
-    assert torch.isfinite(u.normalizer.mean).all()  # the blown-up env never entered the running mean
-    assert not torch.equal(u.normalizer.mean, mean_before)
+    assert torch.isfinite(u.reward.normalizer.mean).all()  # the blown-up env never entered the running mean
+    assert not torch.equal(u.reward.normalizer.mean, mean_before)
     for _ in range(5):  # training continues
         obs, reward, terminated, *_ = env.step(torch.zeros(3, 29))
         assert torch.isfinite(obs).all() and torch.isfinite(reward).all()

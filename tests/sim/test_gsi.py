@@ -22,17 +22,18 @@ def feature_file(tmp_path_factory, synthetic_clips):
 
 
 def _drawn_window(u):
-    """Capture the window each reset draws (the env primes its motion window with it)."""
+    """Capture the window each reset draws (the env writes its last frame and primes its motion
+    window with it)."""
     drawn = {}
-    original = u._draw_start_state
+    original = u.start_states.sample
 
     def spy(env_ids):
-        state = original(env_ids)
-        drawn["frames"] = u._pending_prime[1].clone()
+        start = original(env_ids)
+        drawn["frames"] = start.frames.clone()
         drawn["ids"] = env_ids.clone()
-        return state
+        return start
 
-    u._writer.provider = spy
+    u.start_states.sample = spy
     return drawn
 
 
@@ -56,7 +57,12 @@ def test_dataset_window_round_trips_through_the_simulator(feature_file):
     sim_window = compute_features(Frames.unpack(torch.cat([drawn["frames"][:, :-1],
                                                            read.pack()[:, None]], 1), L), L)  # fmt: skip
     assert (sim_window - window).abs().max() < 1e-3
-    assert torch.allclose(u.window.features(), window, atol=1e-5)  # the motion window is primed
+    # The motion window is primed from the draw, its last frame as the simulator holds it and
+    # every frame's joints within the joint limits (what was written, not the raw sample).
+    limits = u.sim.scene["robot"].data.joint_pos_limits[0]
+    primed = Frames.unpack(torch.cat([drawn["frames"][:, :-1], read.pack()[:, None]], 1), L)
+    primed.joint_pos = torch.clamp(primed.joint_pos, limits[:, 0], limits[:, 1])
+    assert torch.allclose(u.window.features(), compute_features(primed, L), atol=1e-5)
     env.close()
 
 

@@ -34,7 +34,7 @@ def test_getup_smp_termination_uses_this_steps_error():
     env.reset(seed=0)
     for _ in range(6):  # past the 5 grace steps
         env.step(torch.zeros(2, 29))
-    real = u.scorer
+    real = u.reward.scorer
 
     class Bad:
         def __call__(self, features, generator=None):
@@ -42,7 +42,7 @@ def test_getup_smp_termination_uses_this_steps_error():
             err[1] = 10.0  # env 1 looks wildly unnatural *this* step
             return err
 
-    u.scorer = Bad()
+    u.reward.scorer = Bad()
     _, _, terminated, _, info = env.step(torch.zeros(2, 29))
     assert terminated.tolist() == [False, True]
     assert info["final_info"]["terminated"][1]
@@ -58,7 +58,7 @@ def test_getup_has_a_head_site_and_no_self_collision_termination():
     assert u.max_episode_steps == 250
     env.reset(seed=0)
     _, _, _, _, info = env.step(torch.zeros(1, 29))
-    assert set(info["metrics"]) == {"head_height", "standing"}
+    assert set(info["metrics"]) == {"head_height", "standing", "stood_up"}
     env.close()
 
 

@@ -12,7 +12,9 @@ from smp_gym.registry import TASKS
 def test_registered_with_vector_entry_point(env_id):
     spec = gymnasium.spec(env_id)
     assert spec.vector_entry_point == "smp_gym.make:make_vec" and spec.entry_point is None
-    assert spec.max_episode_steps == TASKS[env_id].max_episode_steps
+    # Episode length belongs to the task (its episode_length_s and the sim's dt), so the
+    # registration does not make gymnasium inject a max_episode_steps guess.
+    assert spec.max_episode_steps is None
 
 
 def test_make_vec_rejects_bad_arguments_before_building_anything():
