@@ -204,11 +204,16 @@ def prior_manifest(folder: Path = Path("priors"), motions: Path | None = None, d
 def train(task: str = "SmpSteeringG1-v0", library: Literal["skrl", "sb3", "rsl_rl"] = "skrl",
           num_envs: int | None = None, iterations: int | None = None, seed: int = 0,
           device: str = "auto", out: Path = Path("runs")) -> None:  # fmt: skip
-    """Train a policy with one of the shipped examples (see examples/ for every flag)."""
-    from smp_gym.tools import training
+    """Train a policy with one of the shipped examples, run as a script (`python
+    examples/LIBRARY_ppo.py --help` lists every flag)."""
+    import importlib.util
+    import subprocess
 
-    training.run_example(library, task=task, num_envs=num_envs, iterations=iterations, seed=seed,
-                         device=device, out=out)  # fmt: skip
+    script = importlib.util.find_spec(f"smp_gym.examples.{library}_ppo").origin
+    flags = {"task": task, "num-envs": num_envs, "iterations": iterations, "seed": seed, "device": device,
+             "out": out}  # fmt: skip
+    argv = [a for k, v in flags.items() if v is not None for a in (f"--{k}", str(v))]
+    raise SystemExit(subprocess.call([sys.executable, script, *argv]))
 
 
 def play(checkpoint: Path, out: Path | None = None, steps: int = 250, num_envs: int = 1,
@@ -227,9 +232,10 @@ def evaluate(checkpoint: Path, episodes: int = 16, num_envs: int = 8, json: bool
     result = run_eval(checkpoint, episodes=episodes, num_envs=num_envs, device=device, seed=seed)
     if json:
         print(jsonlib.dumps(result, indent=2))
-    else:
-        for k, v in result.items():
-            print(f"{k:>28}: {v}")
+        return
+    titles = result.pop("metric_titles")
+    for k, v in result.items():
+        print(f"{titles.get(k, k):>28}: {v:.4g}" if isinstance(v, float) else f"{titles.get(k, k):>28}: {v}")
 
 
 def export(checkpoint: Path, out: Path | None = None) -> None:

@@ -124,16 +124,18 @@ def make_env_for(bundle: dict, num_envs: int, device, seed: int, render_mode: st
 
 @torch.no_grad()
 def evaluate(checkpoint: str | Path, episodes: int = 16, num_envs: int = 8, device="auto", seed: int = 0) -> dict:
-    """Roll out the deterministic policy until ``episodes`` episodes end; aggregate their stats."""
+    """Roll out the deterministic policy until ``episodes`` episodes end; aggregate their stats
+    and the task's declared metrics (``env.metric_specs``)."""
     from smp_gym.device import resolve_device
 
     dev = resolve_device(device)
     policy, bundle = load_bundle(checkpoint, dev)
     env = make_env_for(bundle, num_envs, dev, seed)
+    u = env.unwrapped
     obs, _ = env.reset(seed=seed)
     rows: list[dict] = []
     steps = 0
-    limit = (episodes // num_envs + 2) * env.unwrapped.max_episode_steps
+    limit = (episodes // num_envs + 2) * u.max_episode_steps
     while len(rows) < episodes and steps < limit:
         obs, _, terminated, truncated, info = env.step(policy(obs))
         steps += 1
@@ -144,32 +146,33 @@ def evaluate(checkpoint: str | Path, episodes: int = 16, num_envs: int = 8, devi
                     "return": float(fin["episode_return"][i]), "length": int(fin["episode_length"][i]),
                     "smp_reward": float(fin["episode_smp_reward"][i]), "sds_error": float(fin["episode_sds_error"][i]),
                     "task_return": float(fin["episode_task_return"][i]), "terminated": bool(terminated[i]),
-                    **{k: float(v[i]) for k, v in fin["metrics"].items()},
+                    **{k: float(v[i]) for k, v in fin.get("metrics", {}).items()},
                 })  # fmt: skip
     env.close()
-    return summarize(bundle["task"], rows[:episodes], env.unwrapped.max_episode_steps)
+    return summarize(bundle["task"], rows[:episodes], u.metric_specs, u.sim.step_dt)
 
 
-def summarize(task: str, rows: list[dict], max_steps: int) -> dict:
-    """Episode statistics plus the task's own success measures."""
+def summarize(task: str, rows: list[dict], metric_specs: dict, step_dt: float) -> dict:
+    """Episode statistics, the mean episode value of each declared metric (key: its name) and,
+    when the task declares a ``success`` metric, the success rate (mean of its values in [0, 1])
+    and the mean length of the successful episodes. ``metric_titles`` holds each metric's label
+    and unit for display. Terminations are falls, self-collisions or unnatural motion."""
     if not rows:
         raise ConfigError("evaluate: no episode finished; raise --episodes' step budget.")
     mean = lambda k: sum(r[k] for r in rows) / len(rows)  # noqa: E731
     out = {"task": task, "episodes": len(rows), "episode_return": mean("return"),
-           "episode_length": mean("length"), "mean_r_smp": mean("smp_reward"),
-           "mean_sds_error": mean("sds_error"), "task_return": mean("task_return"),
-           "terminated_rate": mean("terminated")}  # fmt: skip
-    if "vel_error" in rows[0]:
-        out["velocity_tracking_error"] = mean("vel_error")
-    if "at_goal" in rows[0]:
-        out["goal_success_rate"] = sum(r["at_goal"] > 0 for r in rows) / len(rows)
-        out["mean_goal_distance"] = mean("goal_distance")
-    if "standing" in rows[0]:
-        stood = [r for r in rows if not r["terminated"] and r["length"] < max_steps]
-        out["stand_up_rate"] = len(stood) / len(rows)
-        out["stand_up_time_s"] = (sum(r["length"] for r in stood) / len(stood) * 0.02) if stood else None
-    else:
-        out["fall_rate"] = out["terminated_rate"]
+           "episode_length": mean("length"), "episode_length_s": mean("length") * step_dt,
+           "mean_r_smp": mean("smp_reward"), "mean_sds_error": mean("sds_error"),
+           "task_return": mean("task_return"), "fall_rate": mean("terminated")}  # fmt: skip
+    for name in metric_specs:
+        out[name] = mean(name)
+    success = next((m for m in metric_specs.values() if m.success), None)
+    if success is not None:
+        out["success_metric"] = success.name
+        out["success_rate"] = mean(success.name)
+        won = [r for r in rows if r[success.name] >= 0.5]
+        out["success_episode_length_s"] = sum(r["length"] for r in won) / len(won) * step_dt if won else None
+    out["metric_titles"] = {name: m.title for name, m in metric_specs.items()}
     return out
 
 

@@ -102,5 +102,5 @@ def write_video(frames, path: str | Path, fps: float = 50.0) -> Path:
 
 
 def render_failure_hint(err: Exception) -> str:
-    return (f"offscreen rendering failed ({err}). Set MUJOCO_GL before importing smp_gym: 'egl' on a "
-            "GPU machine, 'osmesa' on a CPU one (apt-get install libosmesa6).")
+    return (f"offscreen rendering failed ({type(err).__name__}: {err}). Set MUJOCO_GL before mujoco is "
+            "imported: 'egl' on an NVIDIA GPU machine, 'osmesa' on a CPU one (apt-get install libosmesa6).")
