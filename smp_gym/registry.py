@@ -58,3 +58,16 @@ def task_info(task: str) -> TaskInfo:
         f"task: received {task!r}; valid ids: {fmt_choices(TASKS)} "
         f"(or short names {fmt_choices(t.name for t in TASKS.values())})."
     )
+
+
+def register(info: TaskInfo) -> None:
+    """Add a task row and register its id with Gymnasium (``make_vec`` builds it from
+    ``info.module``'s ``TASK``). ``import smp_gym`` does this for every row of ``TASKS``; a task
+    living outside this package can call it too."""
+    import gymnasium
+
+    if not isinstance(info, TaskInfo):
+        raise ConfigError(f"register: received {type(info).__name__}; pass a TaskInfo(id=..., ...).")
+    TASKS[info.id] = info
+    if info.id not in gymnasium.registry:
+        gymnasium.register(id=info.id, vector_entry_point="smp_gym.make:make_vec", kwargs={"task": info.id})

@@ -102,18 +102,35 @@ def build_windows(
                      {"mirror": mirror})  # fmt: skip
 
 
-def norm_stats(windows: Tensor, q_low: float = 0.01, q_high: float = 0.99):
+MIN_RANGE = 0.05
+"""Default floor of a feature's q_high - q_low (m, rad, m/s, rad/s or tan-norm units): a nearly
+constant feature in narrow training data would otherwise map a policy's small deviation to a huge
+normalized value (and an SDS error far outside anything the prior saw)."""
+
+
+def norm_stats(windows: Tensor, q_low: float = 0.01, q_high: float = 0.99, min_range: float = MIN_RANGE):
     """Per-dim quantiles over every frame of every window (numpy's linear interpolation).
 
-    Degenerate dims (q_high - q_low < 1e-6) get q_high = q_low + 1. Returns float32 (F,) x 2.
+    Degenerate dims (q_high - q_low < 1e-6) get q_high = q_low + 1 (the reference's rule); other
+    dims narrower than ``min_range`` are widened to it about their midpoint (see
+    :func:`narrow_dims`). Returns float32 (F,) x 2.
     """
     if not 0.0 <= q_low < q_high <= 1.0:
         raise MotionDataError(f"norm_stats: need 0 <= q_low < q_high <= 1, got {q_low}, {q_high}.")
+    if min_range < 0:
+        raise MotionDataError(f"norm_stats.min_range: received {min_range}; need >= 0.")
     flat = windows.reshape(-1, windows.shape[-1]).double().numpy()
     lo = np.percentile(flat, 100.0 * q_low, axis=0)
     hi = np.percentile(flat, 100.0 * q_high, axis=0)
     hi = np.where(hi - lo < 1e-6, lo + 1.0, hi)
+    pad = np.maximum(min_range - (hi - lo), 0.0) / 2.0
+    lo, hi = lo - pad, hi + pad
     return torch.from_numpy(lo.astype(np.float32)), torch.from_numpy(hi.astype(np.float32))
+
+
+def narrow_dims(q_low: Tensor, q_high: Tensor, min_range: float = MIN_RANGE) -> list[int]:
+    """Feature dims whose range sits at the ``min_range`` floor (widened by :func:`norm_stats`)."""
+    return [i for i, r in enumerate((q_high - q_low).tolist()) if r <= min_range * (1 + 1e-4)]
 
 
 def save_windows(path: str | Path, ws: WindowSet, q_low: Tensor, q_high: Tensor) -> Path:

@@ -108,6 +108,20 @@ class FeatureLayout:
             start += width
         return out
 
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """A name per feature dim, e.g. ``root_pos.z``, ``joint_pos.left_knee_joint``,
+        ``ee_pos.torso_link.x``, ``root_rot.c2z`` (tan-norm columns: c0 = x axis, c2 = z axis)."""
+        xyz = ("x", "y", "z")
+        return (
+            *(f"root_pos.{a}" for a in xyz),
+            *(f"root_rot.{c}{a}" for c in ("c0", "c2") for a in xyz),
+            *(f"joint_pos.{j}" for j in self.joint_names),
+            *(f"ee_pos.{e}.{a}" for e in self.ee_body_names for a in xyz),
+            *(f"root_lin_vel.{a}" for a in xyz),
+            *(f"root_ang_vel.{a}" for a in xyz),
+        )
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["feature_dim"] = self.feature_dim

@@ -331,7 +331,7 @@ def run_pretrain(*, motions, out: Path, cfg: PretrainCfg, holdout: tuple[str, ..
     held-out sets, fit or load the normalizer, train."""
     from smp_gym.device import resolve_device
     from smp_gym.errors import MotionDataError
-    from smp_gym.motion.dataset import build_windows
+    from smp_gym.motion.dataset import MIN_RANGE, build_windows, narrow_dims
     from smp_gym.motion.dataset import norm_stats as fit_stats
     from smp_gym.motion.io import load_motions
     from smp_gym.motion.layout import DEFAULT_LAYOUT
@@ -357,11 +357,17 @@ def run_pretrain(*, motions, out: Path, cfg: PretrainCfg, holdout: tuple[str, ..
         q_low, q_high = load_norm_stats(norm_stats, layout)
     else:
         q_low, q_high = fit_stats(train.windows)
+    floored = [layout.feature_names[i] for i in narrow_dims(q_low, q_high)]
+    if floored and progress:
+        print(f"normalization: {len(floored)} feature(s) vary less than {MIN_RANGE} in the data and use "
+              f"that floor as their q01-q99 range: {', '.join(floored)}. Wider data (more clips, "
+              "--mirror) gives the prior a better picture of them.", file=sys.stderr)  # fmt: skip
     out = Path(out)
     run_dir = Path(run_dir) if run_dir else out.with_suffix("").with_name(out.stem + "_run")
     provenance = {"command": command_line(), "motions": [str(m) for m in (motions if isinstance(motions, (list, tuple)) else [motions])],
                   "mirror": mirror, "stride": stride, "holdout_tail": holdout_tail,
                   "norm_stats": str(norm_stats) if norm_stats else "fit on train",
+                  "norm_range_floor": MIN_RANGE, "norm_floored_features": floored,
                   "num_train_windows": len(train), "num_heldout_windows": len(held) if held else 0}  # fmt: skip
     trainer = Pretrainer(cfg, train, held, q_low, q_high, run_dir, resolve_device(device), provenance)
     if resume and trainer.resume() and progress:

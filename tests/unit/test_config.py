@@ -49,3 +49,15 @@ def test_unknown_task_lists_valid_ids():
     with pytest.raises(ConfigError, match="valid ids: 'SmpForwardG1-v0'"):
         task_info("SmpJumpG1-v0")
     assert task_info("steering").id == "SmpSteeringG1-v0"
+
+
+def test_partial_overrides_merge_into_the_tasks_defaults():
+    # SEED_SPEC §4.6: ws is 4 for Location and 6 for the other tasks.
+    cfg = build_cfg("SmpLocationG1-v0", reward={"mode": "weighted_sum"})
+    assert cfg.reward.mode == "weighted_sum" and cfg.reward.ws == 4.0
+    assert cfg.reward.timesteps == (8, 15, 22) and cfg.reward.task_weight == 0.5
+    assert build_cfg("SmpSteeringG1-v0", reward={"mode": "weighted_sum"}).reward.ws == 6.0
+    assert build_cfg("SmpLocationG1-v0", reward={"ws": 2.5}).reward.ws == 2.5
+    cfg = build_cfg("SmpSteeringG1-v0", gsi={"pool_size": 8}, sim={"push_robot": False})
+    assert cfg.gsi.pool_size == 8 and cfg.gsi.init == "gsi" and cfg.gsi.refresh_interval == 2400
+    assert not cfg.sim.push_robot and cfg.sim.critic_history == 10
