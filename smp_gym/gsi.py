@@ -20,8 +20,9 @@ import torch
 from torch import Tensor
 
 from smp_gym.errors import ConfigError
-from smp_gym.motion.features import InitState, features_to_frames, init_state_from_frames
+from smp_gym.motion.features import InitState, features_to_frames, init_state_from_frames, rotate_z
 from smp_gym.motion.layout import FeatureLayout
+from smp_gym.motion.rotations import quat_from_yaw, quat_mul
 
 
 class Chain(Protocol):
@@ -213,18 +214,20 @@ class StartStates:
     def sample(self, env_ids: Tensor) -> StartState:
         """Start states for ``env_ids`` (a fresh draw every call)."""
         n, device = env_ids.shape[0], self.default_root.device
+        yaw = torch.zeros(n, device=device)
+        if self.random_heading:
+            yaw.uniform_(-math.pi, math.pi, generator=self.generator)
         if self.mode == "default":
             root, jp = self.default_root[env_ids], self.default_joint_pos[env_ids]
-            state = InitState(root[:, :3], root[:, 3:7], root[:, 7:10], root[:, 10:13], jp, torch.zeros_like(jp))
+            quat = quat_mul(quat_from_yaw(yaw), root[:, 3:7])
+            state = InitState(root[:, :3], quat, rotate_z(root[:, 7:10], yaw), rotate_z(root[:, 10:13], yaw),
+                              jp, torch.zeros_like(jp))  # fmt: skip
             return StartState(state=state, frames=None)
         if self.pool is not None:
             windows = self.pool.sample(n, self.generator)
         else:
             idx = torch.randint(0, self.dataset.shape[0], (n,), generator=self.generator, device=device)
             windows = self.dataset[idx]
-        yaw = torch.zeros(n, device=device)
-        if self.random_heading:
-            yaw.uniform_(-math.pi, math.pi, generator=self.generator)
         frames = features_to_frames(windows, self.layout, torch.zeros(n, 2, device=device), yaw)
         return StartState(state=init_state_from_frames(frames, self.layout.dt), frames=frames.pack())
 

@@ -42,18 +42,19 @@ def _task_default(task: str, key: str):
     return task_info(task).reward
 
 
-def make_vec(task: str = "SmpSteeringG1-v0", num_envs: int = 1, device=None, render_mode=None,
+def make_vec(env_id: str = "SmpSteeringG1-v0", num_envs: int = 1, device=None, render_mode=None,
              max_episode_steps: int | None = None, autoreset_mode="SameStep", **overrides):  # fmt: skip
-    """Create an :class:`~smp_gym.env.SmpVectorEnv` (the ``vector_entry_point`` of every id).
+    """Create an :class:`~smp_gym.env.SmpVectorEnv` (the ``vector_entry_point`` of every id;
+    Gymnasium passes the id as ``env_id``, so ``task={...}`` stays free for the task's config).
 
     ``autoreset_mode``: a ``gymnasium.vector.AutoresetMode`` or its value (``"SameStep"``
     default, ``"NextStep"``, ``"Disabled"``). Nested overrides given as dicts (``reward``,
     ``gsi``, ``sim``, ``task``) merge into the task's defaults."""
     from smp_gym.env import SmpVectorEnv
 
-    cfg = build_cfg(task, **overrides)
+    cfg = build_cfg(env_id, **overrides)
     if max_episode_steps is not None and cfg.episode_length_s is not None:
         raise ConfigError(f"make_vec: got both max_episode_steps={max_episode_steps} and "
                           f"episode_length_s={cfg.episode_length_s}; pass only one.")  # fmt: skip
-    return SmpVectorEnv(task, num_envs, cfg=cfg, device=device, render_mode=render_mode,
+    return SmpVectorEnv(env_id, num_envs, cfg=cfg, device=device, render_mode=render_mode,
                         max_episode_steps=max_episode_steps, autoreset_mode=autoreset_mode)  # fmt: skip

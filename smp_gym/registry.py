@@ -70,4 +70,4 @@ def register(info: TaskInfo) -> None:
         raise ConfigError(f"register: received {type(info).__name__}; pass a TaskInfo(id=..., ...).")
     TASKS[info.id] = info
     if info.id not in gymnasium.registry:
-        gymnasium.register(id=info.id, vector_entry_point="smp_gym.make:make_vec", kwargs={"task": info.id})
+        gymnasium.register(id=info.id, vector_entry_point="smp_gym.make:make_vec", kwargs={"env_id": info.id})

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from smp_gym import bench
+from smp_gym.tools import bench
 
 pytestmark = pytest.mark.sim
 
