@@ -26,7 +26,7 @@ import tyro
 from gymnasium.vector import AutoresetMode
 
 import smp_gym  # noqa: F401  (registers the ids)
-from smp_gym.bench import machine
+from smp_gym.tools.bench import machine
 
 
 @dataclasses.dataclass

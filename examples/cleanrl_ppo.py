@@ -26,8 +26,11 @@ from torch import nn
 from tqdm import tqdm
 
 import smp_gym  # noqa: F401  (registers the ids)
-from smp_gym import training
 from smp_gym.adapters.common import scalar_logs
+from smp_gym.files import atomic_write
+from smp_gym.tools import training
+from smp_gym.tools.policy import build_bundle
+from smp_gym.tools.render import configure_gl
 
 
 @dataclasses.dataclass
@@ -139,10 +142,6 @@ def average_gradients(params: list[nn.Parameter], world: int) -> None:
 
 
 def main(args: Args) -> None:
-    from smp_gym.policy import build_bundle
-    from smp_gym.prior.checkpoint import atomic_write
-    from smp_gym.render import configure_gl
-
     configure_gl()  # before mujoco is imported, so the final clip can render headless
     # ---- processes, devices, seeds: one rank per process under torchrun
     rank, _, world = training.rank_info()
