@@ -202,7 +202,7 @@ def prior_manifest(folder: Path = Path("priors"), motions: Path | None = None, d
 
 
 # ------------------------------------------------------------------------------ policies
-def train(task: str = "SmpSteeringG1-v0", library: Literal["skrl", "sb3", "rsl_rl"] = "skrl",
+def train(task: str = "SmpSteeringG1-v0", library: Literal["skrl", "sb3", "rsl_rl", "cleanrl"] = "skrl",
           num_envs: int | None = None, iterations: int | None = None, seed: int = 0,
           device: str = "auto", out: Path = Path("runs")) -> None:  # fmt: skip
     """Train a policy with one of the shipped examples, run as a script (`python

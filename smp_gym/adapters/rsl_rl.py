@@ -11,11 +11,12 @@ import torch
 from rsl_rl.env import VecEnv
 from tensordict import TensorDict
 
-from smp_gym.adapters.common import scalar_logs
+from smp_gym.adapters.common import require_same_step, scalar_logs
 
 
 class SmpRslRlVecEnv(VecEnv):
     def __init__(self, env: Any, on_step: Callable[[dict], None] | None = None) -> None:
+        require_same_step(env, "rsl_rl")
         self.env = env
         self.on_step = on_step
         self.unwrapped = env.unwrapped

@@ -19,11 +19,12 @@ import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 
-from smp_gym.adapters.common import scalar_logs
+from smp_gym.adapters.common import require_same_step, scalar_logs
 
 
 class SmpSb3VecEnv(VecEnv):
     def __init__(self, env: Any) -> None:
+        require_same_step(env, "SB3")
         self.env = env
         self.smp_env = env.unwrapped
         self._actions: np.ndarray | None = None
