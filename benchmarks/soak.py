@@ -38,7 +38,7 @@ def buffer_bytes(env) -> dict[str, int]:
     u = env.unwrapped
     sizes = {"window": u.window._buf.numel(), "gsi_pool": u.gsi.pool.numel(),
              "normalizer": u.reward.normalizer.mean.numel() + u.reward.normalizer.count.numel(),
-             "episode_stats": sum(b.numel() for b in (*u._ep.values(), *u._ep_metrics.values()))}  # fmt: skip
+             "episode_stats": sum(b.numel() for b in (*u.episodes.sums.values(), *u.episodes.values.values()))}  # fmt: skip
     return sizes
 
 
@@ -84,7 +84,7 @@ def main(args: Args) -> dict:
 
 
 def plot(result: dict, path: Path) -> None:
-    from smp_gym.figures import pyplot, save_figure
+    from smp_gym.tools.figures import pyplot, save_figure
 
     plt = pyplot()
 

@@ -132,14 +132,18 @@ class SmpEnvCfg:
     """None: the task's default (20 s; Getup 5 s)."""
     seed: int | None = None
     """Seeds the simulator's startup randomization and the env's torch.Generator."""
-    validate_actions: bool = True
-    """Check action shape and finiteness every step (costs one host sync on CUDA)."""
+    validate_actions: bool | None = None
+    """Check the action shape (always) and finiteness every step. None: finiteness on CPU only,
+    so the CUDA step stays free of a host sync (NaN actions there blow up the physics, which the
+    ``reset_nonfinite`` check terminates, resets and warns about); True: also on CUDA (one sync)."""
     clip_actions: bool = True
     """Clip actions to ``action_space`` (bounds map PD targets onto the joint ranges)."""
     reset_nonfinite: bool = True
     """Terminate and reset envs whose physics state became NaN/inf (counted in ``info``)."""
-    compile_prior: bool = False
-    """``torch.compile`` the prior's forward pass (CUDA; checked against eager by a test)."""
+    compile_prior: bool | None = None
+    """``torch.compile`` the prior's reward forward (CUDA graphs on GPU, inductor on CPU; parity-
+    tested against eager). None: compile when ``num_envs >= 64``, where the one-time compile
+    (seconds) pays back quickly; a failed compile falls back to eager with one warning."""
     verbose: bool = False
     """Print mjlab's manager tables at construction."""
 

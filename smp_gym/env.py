@@ -24,6 +24,7 @@ from torch import Tensor
 import smp_gym.sim  # noqa: F401 - sets MJLAB_WARP_QUIET before any mjlab import
 from smp_gym.config import SmpEnvCfg
 from smp_gym.device import resolve_device
+from smp_gym.episodes import EpisodeStats
 from smp_gym.errors import ConfigError, MotionDataError, fmt_choices
 from smp_gym.gsi import GsiPool, Plausible, StartState, StartStates, warn_implausible
 from smp_gym.motion.features import Frames
@@ -34,6 +35,8 @@ from smp_gym.registry import task_info
 from smp_gym.reward import SmpReward
 
 _MODES = {m.value: m for m in AutoresetMode}
+COMPILE_MIN_ENVS = 64
+"""``compile_prior=None`` compiles the prior's reward forward from this many envs on."""
 
 
 def autoreset_mode_from(value) -> AutoresetMode:
@@ -82,8 +85,9 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         # The frozen prior and the SMP reward it defines.
         self.prior = checkpoint.load(cfg.prior or self.info.default_prior, self.device)
         self.layout = self.prior.layout
+        compile_prior = cfg.compile_prior if cfg.compile_prior is not None else num_envs >= COMPILE_MIN_ENVS
         self.reward = SmpReward(self.prior, cfg.reward or self.info.reward,
-                                self.spec_task.smp_termination(self.task_cfg), compile=cfg.compile_prior)  # fmt: skip
+                                self.spec_task.smp_termination(self.task_cfg), compile=compile_prior)  # fmt: skip
 
         # The simulator (our start-state writer is its last reset event), the window, start states.
         self._staged: tuple[Tensor, StartState] | None = None
@@ -104,16 +108,14 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         self.max_episode_steps = self.sim.max_episode_length
         self.metric_specs = self.spec_task.metric_specs
 
-        n = num_envs
-        z = lambda: torch.zeros(n, device=self.device)  # noqa: E731
-        self._ep = {"return": z(), "task_return": z(), "smp_reward": z(), "sds_error": z(), "length": z()}
-        self._ep_metrics = {m.name: z() for m in self.spec_task.metrics}
+        self.episodes = EpisodeStats(num_envs, self.spec_task.metrics, self.device)
         self._obs: Tensor | None = None
         self._state: Tensor | None = None
         self._restart: Tensor | None = None  # NEXT_STEP: envs whose episode ended last step
-        self._ended = torch.zeros(n, dtype=torch.bool, device=self.device)  # DISABLED: awaiting reset
+        self._ended = torch.zeros(num_envs, dtype=torch.bool, device=self.device)  # DISABLED: awaiting reset
         self._nonfinite_seen = torch.zeros((), dtype=torch.long, device=self.device)
         self._nonfinite_warned = False
+        self._steps = 0
 
     # ------------------------------------------------------------------ construction
     def _build_sim(self, cfg: SmpEnvCfg, max_episode_steps: int | None):
@@ -146,8 +148,9 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         checks.check_prior_matches_sim(self.layout, sim, feature_dim=self.prior.model.cfg.feature_dim,
                                        prior_name=f"prior {self.prior.source}")  # fmt: skip
         self._reader = sim_io.FrameReader(sim, self.layout)
+        self._joint_ids = self._reader.joint_ids  # layout order -> the robot's joints
         robot = sim.scene["robot"]
-        self._joint_limits = robot.data.joint_pos_limits[:, self._reader.joint_ids].to(self.device)  # [N, J, 2]
+        self._joint_limits = robot.data.joint_pos_limits[:, self._joint_ids].to(self.device)  # [N, J, 2]
         return sim
 
     def _build_start_states(self) -> StartStates:
@@ -166,7 +169,7 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         elif g.init == "dataset":
             dataset = self._load_dataset()
         return StartStates(self.layout, default_root=robot.data.default_root_state.to(self.device),
-                           default_joint_pos=robot.data.default_joint_pos[:, self._reader.joint_ids].to(self.device),
+                           default_joint_pos=robot.data.default_joint_pos[:, self._joint_ids].to(self.device),
                            pool=pool, dataset=dataset, random_heading=g.random_heading,
                            generator=self._generator)  # fmt: skip
 
@@ -193,7 +196,7 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         staged = self._staged
         if staged is None or staged[0] is not env_ids:  # a reset we did not start: draw here
             staged = (env_ids, self.start_states.sample(env_ids))
-        self._sim_io.write_init_state(sim, env_ids, staged[1].state, self._reader.joint_ids)
+        self._sim_io.write_init_state(sim, env_ids, staged[1].state, self._joint_ids)
 
     def _reset_envs(self, env_ids: Tensor) -> tuple[Tensor, Tensor]:
         """Draw start states for ``env_ids``, reset them through mjlab's reset pipeline (which
@@ -215,8 +218,7 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
             jp.copy_(torch.clamp(jp, limits[..., 0], limits[..., 1]))
             frames[:, -1] = written
         self.window.reset(env_ids, frames)
-        for buf in (*self._ep.values(), *self._ep_metrics.values()):
-            buf[env_ids] = 0.0
+        self.episodes.reset(env_ids)
         return obs["actor"], obs["critic"]
 
     def _reset_into(self, env_ids: Tensor, obs: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
@@ -252,14 +254,8 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         return self._obs.clone(), {}
 
     def step(self, actions):
-        if self._obs is None:
-            raise RuntimeError("SmpVectorEnv.step() called before reset(); call env.reset() first.")
         actions = self._prepare_actions(actions)
-        if self.autoreset_mode is AutoresetMode.DISABLED and bool(self._ended.any()):
-            ended = self._ended.nonzero().squeeze(-1).tolist()
-            raise RuntimeError(f"envs {ended[:10]} ended and autoreset_mode is DISABLED: reset them with "
-                               "env.reset(options={'reset_mask': mask}) before stepping again.")  # fmt: skip
-        restart = self._restart  # NEXT_STEP: ended last step; stepped now, then reset below
+        restart = self._restart  # NEXT_STEP: envs that ended last step (stepped, then reset below)
         if restart is not None:
             self._sim_io.defer_reset(self.sim, restart)
         obs_d, task_r, terminated, truncated, _ = self.sim.step(actions)
@@ -267,15 +263,15 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
 
         # The SMP reward of this step's window, and SMP terminations from the same error.
         nonfinite = self._sim_io.nonfinite_state(self.sim) if self.cfg.reset_nonfinite else None
-        valid = _and_not(_and_not(None, nonfinite), restart)  # rows kept out of the running mean
         self.window.push(self._reader())
-        raw, r_smp = self.reward(self.window.features(), self._generator, valid)
+        raw, r_smp = self.reward(self.window.features(), self._generator, _valid(nonfinite, restart))
         reward = self.reward.combine(task_r, r_smp)
         terminated = terminated | self.reward.terminated(raw, self.sim.episode_length_buf)
-        if nonfinite is not None:
+        if nonfinite is not None:  # blown-up physics: terminated, reward 0, counted
             terminated = terminated | nonfinite
             reward = torch.where(nonfinite, torch.zeros_like(reward), reward)
             self._nonfinite_seen += nonfinite.sum()
+            self._warn_nonfinite()
         if self.gsi is not None:
             self.gsi.tick()
 
@@ -284,28 +280,34 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
             info["nonfinite"] = nonfinite
         if self.spec_task.metrics:
             info["metrics"] = {m.name: m.fn(self.sim) for m in self.spec_task.metrics}
-        self._accumulate(reward, info)
+        self.episodes.add(reward, info)
         obs, state = obs_d["actor"], obs_d["critic"]
         if restart is not None:  # NEXT_STEP: their first observation, reward 0, both flags False
             reward, terminated, truncated = (torch.where(restart, torch.zeros_like(x), x)
                                              for x in (reward, terminated, truncated))  # fmt: skip
             obs, state = self._reset_into(restart.nonzero().squeeze(-1), obs, state)
+        obs, state = self._end_episodes(terminated, truncated, obs, state, info)
+        self._obs, self._state = obs, state
+        return obs, reward, terminated, truncated, info
 
+    def _end_episodes(self, terminated: Tensor, truncated: Tensor, obs: Tensor, state: Tensor,
+                      info: dict) -> tuple[Tensor, Tensor]:  # fmt: skip
+        """Report the episodes that ended (``final_info``) and reset them as the mode says:
+        SAME_STEP now (with ``final_obs``), NEXT_STEP on the next call, DISABLED never."""
         done = terminated | truncated
         done_ids = done.nonzero().squeeze(-1)
         self._restart = None
-        if len(done_ids) > 0:
-            info["final_info"], info["_final_info"] = self._episode_stats(terminated, raw), done
-            if self.autoreset_mode is AutoresetMode.SAME_STEP:
-                info["final_obs"], info["_final_obs"] = obs.clone(), done
-                obs, state = self._reset_into(done_ids, obs, state)
-            elif self.autoreset_mode is AutoresetMode.NEXT_STEP:
-                self._restart = done
-            else:
-                self._ended |= done
-            self._warn_nonfinite()
-        self._obs, self._state = obs, state
-        return obs, reward, terminated, truncated, info
+        if len(done_ids) == 0:
+            return obs, state
+        info["final_info"], info["_final_info"] = self.episodes.final(terminated), done
+        if self.autoreset_mode is AutoresetMode.SAME_STEP:
+            info["final_obs"], info["_final_obs"] = obs.clone(), done
+            return self._reset_into(done_ids, obs, state)
+        if self.autoreset_mode is AutoresetMode.NEXT_STEP:
+            self._restart = done
+        else:
+            self._ended |= done
+        return obs, state
 
     def state(self) -> Tensor:
         """Critic observations of the last step/reset. Shape: [num_envs, state_dim]."""
@@ -337,6 +339,12 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         return mask
 
     def _prepare_actions(self, actions) -> Tensor:
+        if self._obs is None:
+            raise RuntimeError("SmpVectorEnv.step() called before reset(); call env.reset() first.")
+        if self.autoreset_mode is AutoresetMode.DISABLED and bool(self._ended.any()):
+            ended = self._ended.nonzero().squeeze(-1).tolist()
+            raise RuntimeError(f"envs {ended[:10]} ended and autoreset_mode is DISABLED: reset them with "
+                               "env.reset(options={'reset_mask': mask}) before stepping again.")  # fmt: skip
         try:
             a = torch.as_tensor(actions, device=self.device, dtype=torch.float32)
         except (TypeError, ValueError, RuntimeError, NotImplementedError) as err:
@@ -345,11 +353,12 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
                              f"float tensor or array of shape ({self.num_envs}, "
                              f"{self.single_action_space.shape[0]}).") from err
         expected = (self.num_envs, self.single_action_space.shape[0])
-        if self.cfg.validate_actions:
-            if tuple(a.shape) != expected:
+        if self.cfg.validate_actions is not False:
+            if tuple(a.shape) != expected:  # host metadata: no sync
                 raise ValueError(f"actions: received shape {tuple(a.shape)}; expected {expected} "
                                  f"(num_envs, action_dim) for {self.info.id}.")  # fmt: skip
-            if not bool(torch.isfinite(a).all()):
+            check_finite = self.cfg.validate_actions or self.device.type == "cpu"
+            if check_finite and not bool(torch.isfinite(a).all()):
                 bad = (~torch.isfinite(a)).any(dim=1).nonzero().squeeze(-1).tolist()
                 raise ValueError(f"actions: NaN/inf values for envs {bad[:10]}; expected finite "
                                  f"actions of shape {expected}.")  # fmt: skip
@@ -358,8 +367,12 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         return a
 
     def _warn_nonfinite(self) -> None:
-        """One warning the first time a simulation blew up (those envs were reset, reward 0)."""
-        if self._nonfinite_warned or not bool(self._nonfinite_seen > 0):
+        """One warning once a simulation blew up (those envs were reset, reward 0). Looks at the
+        device-side count every 100 steps on CUDA (one host sync), every step on CPU."""
+        self._steps += 1
+        if self._nonfinite_warned or (self.device.type != "cpu" and self._steps % 100):
+            return
+        if not bool(self._nonfinite_seen > 0):
             return
         self._nonfinite_warned = True
         warnings.warn(
@@ -369,37 +382,6 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
             "narrow normalization: try gsi={'init': 'default'}) or extreme actions.",
             RuntimeWarning, stacklevel=3,
         )  # fmt: skip
-
-    def _accumulate(self, reward: Tensor, info: dict) -> None:
-        ep = self._ep
-        ep["return"] += torch.nan_to_num(reward)
-        ep["task_return"] += torch.nan_to_num(info["task_reward"])
-        ep["smp_reward"] += torch.nan_to_num(info["smp_reward"])
-        ep["sds_error"] += torch.nan_to_num(info["sds_error"])
-        ep["length"] += 1
-        first = ep["length"] == 1
-        for m in self.spec_task.metrics:
-            v, acc = torch.nan_to_num(info["metrics"][m.name].float()), self._ep_metrics[m.name]
-            if m.reduce in ("mean", "sum"):
-                acc += v
-            elif m.reduce == "last":
-                acc.copy_(v)
-            else:  # max
-                torch.where(first, v, torch.maximum(acc, v), out=acc)
-
-    def _episode_stats(self, terminated: Tensor, raw: Tensor) -> dict:
-        """Per-env episode statistics (valid where ``_final_info`` is True)."""
-        ep, length = self._ep, self._ep["length"].clamp_min(1)
-        return {
-            "episode_return": ep["return"].clone(),
-            "episode_length": ep["length"].long(),
-            "episode_task_return": ep["task_return"].clone(),
-            "episode_smp_reward": ep["smp_reward"] / length,
-            "episode_sds_error": ep["sds_error"] / length,
-            "terminated": terminated.clone(),
-            "metrics": {m.name: self._ep_metrics[m.name] / length if m.reduce == "mean"
-                        else self._ep_metrics[m.name].clone() for m in self.spec_task.metrics},
-        }  # fmt: skip
 
     # ------------------------------------------------------------------ reward state
     def state_dict(self) -> dict:
@@ -432,11 +414,15 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
                 f"autoreset_mode={self.autoreset_mode.name})")  # fmt: skip
 
 
-def _and_not(mask: Tensor | None, drop: Tensor | None) -> Tensor | None:
-    """``mask & ~drop`` where None means all True (mask) / all False (drop)."""
-    if drop is None:
-        return mask
-    return ~drop if mask is None else mask & ~drop
+def _valid(*drop: Tensor | None) -> Tensor | None:
+    """Rows to keep in the SDS running mean: none of the ``drop`` masks set (None: keep all)."""
+    masks = [d for d in drop if d is not None]
+    if not masks:
+        return None
+    out = ~masks[0]
+    for d in masks[1:]:
+        out = out & ~d
+    return out
 
 
 def _box(shape) -> gymnasium.spaces.Box:

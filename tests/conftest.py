@@ -7,7 +7,7 @@ from pathlib import Path
 
 os.environ.setdefault("SMP_GYM_CACHE", str(Path(__file__).parent / ".cache"))
 
-from smp_gym.render import configure_gl  # noqa: E402
+from smp_gym.tools.render import configure_gl  # noqa: E402
 
 configure_gl()  # headless GL (osmesa on CPU), set before anything imports mujoco
 

@@ -24,16 +24,17 @@ def check_timesteps(timesteps, num_timesteps: int) -> tuple[int, ...]:
     return ts
 
 
-def _check_compile_safe() -> None:
+def _compile_blocker() -> str | None:
+    """Why torch.compile must not run here (None: it may)."""
+    import importlib.util
     import os
     import sys
 
-    if os.environ.get("MUJOCO_GL") == "osmesa" and "mujoco" in sys.modules and "triton" not in sys.modules:
-        raise ConfigError(
-            "compile_prior: torch.compile loads triton, which crashes once mujoco has loaded OSMesa "
-            "(MUJOCO_GL=osmesa). Call smp_gym.render.configure_gl() (or import triton) before "
-            "importing mujoco/mjlab, use MUJOCO_GL=egl, or set compile_prior=False."
-        )
+    if (os.environ.get("MUJOCO_GL") == "osmesa" and "mujoco" in sys.modules and "triton" not in sys.modules
+            and importlib.util.find_spec("triton") is not None):  # fmt: skip
+        return ("torch.compile would load triton after mujoco loaded OSMesa (MUJOCO_GL=osmesa), "
+                "and their LLVM copies clash; import smp_gym (or triton) before mujoco/mjlab")
+    return None
 
 
 class SdsScorer:
@@ -46,10 +47,33 @@ class SdsScorer:
         with torch.inference_mode():  # the K timesteps never change: embed them once
             self._time_hidden = prior.model.time_embedding(self._t).clone()
         self._model = prior.model
-        if compile:  # CUDA graphs on GPU; inductor kernels on CPU. Parity-tested against eager.
-            _check_compile_safe()
-            mode = "reduce-overhead" if prior.device.type == "cuda" else None
-            self._model = torch.compile(prior.model, mode=mode, dynamic=False)
+        self.path = "eager"
+        """Which forward runs: ``compiled`` (torch.compile: CUDA graphs on GPU, inductor kernels
+        on CPU; parity-tested against eager) or ``eager``."""
+        if compile:
+            blocker = _compile_blocker()
+            if blocker is None:
+                mode = "reduce-overhead" if prior.device.type == "cuda" else None
+                self._model = torch.compile(prior.model, mode=mode, dynamic=False)
+                self.path = "compiled"
+            else:
+                self._fall_back(blocker)
+
+    def _fall_back(self, why: str) -> None:
+        import warnings
+
+        warnings.warn(f"compile_prior: using the eager prior forward ({why}). Results are the same, "
+                      "only slower; pass compile_prior=False to skip compiling.", RuntimeWarning, stacklevel=4)  # fmt: skip
+        self._model, self.path = self.prior.model, "eager"
+
+    def _forward(self, x_t: Tensor, t: Tensor, time_hidden: Tensor) -> Tensor:
+        if self.path == "eager":
+            return self._model(x_t, t, time_hidden)
+        try:  # torch.compile compiles on the first call: a missing C++ compiler shows up here
+            return self._model(x_t, t, time_hidden)
+        except Exception as err:  # noqa: BLE001 - any compiler failure: fall back, once, loudly
+            self._fall_back(f"torch.compile failed: {type(err).__name__}: {str(err)[:200]}")
+            return self._model(x_t, t, time_hidden)
 
     @property
     def num_timesteps(self) -> int:
@@ -65,7 +89,7 @@ class SdsScorer:
         t = self._t.repeat_interleave(n)
         eps = torch.randn(x0k.shape, generator=generator, device=x0.device, dtype=x0.dtype)
         x_t = self.prior.schedule.add_noise(x0k, eps, t)
-        err = (self._model(x_t, t, self._time_hidden.repeat_interleave(n, dim=0)) - eps).square().mean(dim=(1, 2))
+        err = (self._forward(x_t, t, self._time_hidden.repeat_interleave(n, dim=0)) - eps).square().mean(dim=(1, 2))
         return err.view(k, n).T
 
 

@@ -122,7 +122,7 @@ def test_next_step_returns_the_final_obs_then_the_reset_obs_with_zero_reward():
 
     # The step after that is the new episode's first transition, from the reset state.
     env.step(torch.zeros(4, 29))
-    assert u.sim.episode_length_buf[2] == 1 and u._ep["length"][2] == 1
+    assert u.sim.episode_length_buf[2] == 1 and u.episodes.sums["length"][2] == 1
     env.close()
 
 

@@ -78,3 +78,18 @@ def test_reward_and_combine():
     assert torch.allclose(combine(task, r, SmpRewardCfg()), task * r)
     ws = SmpRewardCfg(mode="weighted_sum", task_weight=0.7, smp_weight=0.9)
     assert torch.allclose(combine(task, r, ws), 0.7 * task + 0.9 * r)
+
+
+def test_failed_compile_falls_back_to_eager_with_one_warning(prior, monkeypatch):
+    class Broken:  # what torch.compile hands back on a machine without a working C++ compiler
+        def __call__(self, *args):
+            raise RuntimeError("InvalidCxxCompiler: no working C++ compiler found")
+
+    monkeypatch.setattr(torch, "compile", lambda model, **kw: Broken())
+    x = torch.randn(4, 10, 59)
+    scorer = SdsScorer(prior, compile=True)
+    assert scorer.path == "compiled"
+    with pytest.warns(RuntimeWarning, match="compile_prior: using the eager prior forward.*InvalidCxxCompiler"):
+        out = scorer(x, torch.Generator().manual_seed(1))
+    assert scorer.path == "eager"
+    assert torch.equal(out, SdsScorer(prior)(x, torch.Generator().manual_seed(1)))

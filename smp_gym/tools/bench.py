@@ -124,6 +124,7 @@ def bench_one(task: str, num_envs: int, device: torch.device, steps: int, warmup
     del raw
     row["raw_steps_per_s"], row["smp_steps_per_s"] = rates["raw"], rates["smp"]
     row["ratio"] = row["smp_steps_per_s"] / row["raw_steps_per_s"]
+    row["prior_forward"] = env.unwrapped.reward.scorer.path  # compiled or eager (after warm-up)
     row["overhead_pct"] = 100.0 * (row["raw_steps_per_s"] / row["smp_steps_per_s"] - 1.0)
     if device.type == "cpu":
         row["worst_step_ms"] = {k: 1000 * v for k, v in worst.items()}
@@ -218,9 +219,10 @@ def main(task: str, num_envs, steps: int, warmup: int, repeats: int, device: str
     short = {"physics+task": "physics", "frame+window": "window", "features": "features",
              "prior forward": "prior", "normalizer+reward": "reward", "gsi+resets": "gsi+reset"}
     console.print(table("SmpVectorEnv step time (ms per step): physics+task, frame+window, features, "
-                        "prior forward, normalizer+reward, GSI+resets",
-                        ("envs", *(short[k] for k in STAGES[:-1])),
-                        lambda r: [f"{r['split_ms_per_step'][k]:.2f}" for k in STAGES[:-1]]))  # fmt: skip
+                        "prior forward, normalizer+reward, GSI+resets; prior path",
+                        ("envs", *(short[k] for k in STAGES[:-1]), "path"),
+                        lambda r: [*(f"{r['split_ms_per_step'][k]:.2f}" for k in STAGES[:-1]),
+                                   r.get("prior_forward", "?")]))  # fmt: skip
     console.print(table("step time and GSI refresh (ms)",
                         ("envs", "median step", "worst step", "GSI refresh per step", "if not amortized"),
                         lambda r: (f"{r['median_step_ms_timed']:.1f}", f"{r['worst_step_ms_timed']:.1f}",
