@@ -104,8 +104,6 @@ def test_random_heading_also_turns_default_pose_starts():
     env.close()
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="core bug: smp_gym.make.build_cfg(task, **overrides) collides with task={...}")
 def test_task_config_override_through_make_vec():
     """docs/tasks.md: each task's config dataclass is overridable with ``task={...}`` in make_vec."""
     env = make("SmpGetupG1-v0", num_envs=1, gsi={"init": "default"},
