@@ -256,12 +256,14 @@ def curves(runs: Positional[list[Path]], out: Path = Path("curves.png"), smooth:
 
 def bench(task: str = "SmpSteeringG1-v0", num_envs: tuple[int, ...] = (16, 64), steps: int = 100,
           warmup: int = 20, repeats: int = 3, device: str = "auto", json: bool = False,
-          out: Path | None = None) -> None:  # fmt: skip
-    """Env-steps/s of the raw mjlab task vs SmpVectorEnv, and the SMP time split."""
+          out: Path | None = None, compile_prior: Literal["auto", "on", "off"] = "auto") -> None:  # fmt: skip
+    """Env-steps/s of the raw mjlab task vs SmpVectorEnv, and the SMP time split.
+    ``--compile-prior``: the env's default (auto: compiled from 64 envs), or forced on/off."""
     from smp_gym.tools.bench import main as bench_main
 
+    overrides = {} if compile_prior == "auto" else {"compile_prior": compile_prior == "on"}
     bench_main(task=task, num_envs=num_envs, steps=steps, warmup=warmup, repeats=repeats,
-               device=device, json_out=json, out=out)  # fmt: skip
+               device=device, json_out=json, out=out, overrides=overrides)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------- check
