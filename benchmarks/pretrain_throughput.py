@@ -13,11 +13,11 @@ from pathlib import Path
 import torch
 import tyro
 
-from smp_gym.bench import machine
 from smp_gym.device import resolve_device
 from smp_gym.prior.denoiser import Denoiser, DenoiserCfg
 from smp_gym.prior.schedule import DdpmSchedule
 from smp_gym.prior.train import diffusion_loss
+from smp_gym.tools.bench import machine
 
 
 @dataclasses.dataclass

@@ -71,11 +71,11 @@ def terminations(exclude: tuple[str, ...], args: Args) -> dict[str, int]:
 
 def main(args: Args) -> None:
     import smp_gym  # noqa: F401
-    from smp_gym.data import fetch
     from smp_gym.motion.dataset import build_windows
     from smp_gym.motion.io import load_motions
     from smp_gym.prior.checkpoint import load
     from smp_gym.prior.sampling import ddpm_sample
+    from smp_gym.tools.data import fetch
 
     first = load(args.priors[0], "cpu")
     real = build_windows(load_motions(fetch(quiet=True), first.layout), first.layout, stride=20).windows

@@ -84,7 +84,7 @@ def main(args: Args) -> dict:
 
 
 def plot(result: dict, path: Path) -> None:
-    from smp_gym.figures import pyplot, save_figure
+    from smp_gym.tools.figures import pyplot, save_figure
 
     plt = pyplot()
 

@@ -10,20 +10,22 @@ KL schedule, 24 steps/env, 5 epochs x 4 minibatches. rsl_rl bootstraps time-outs
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from pathlib import Path
 
-from smp_gym.render import configure_gl
+import gymnasium
+import torch
+import tyro
+from rsl_rl.runners import OnPolicyRunner
+from torch import nn
 
-configure_gl()
-
-import gymnasium  # noqa: E402
-import torch  # noqa: E402
-import tyro  # noqa: E402
-from torch import nn  # noqa: E402
-
-import smp_gym  # noqa: E402, F401
-from smp_gym import training  # noqa: E402
+import smp_gym  # noqa: F401  (registers the task ids)
+from smp_gym.adapters.rsl_rl import SmpRslRlVecEnv
+from smp_gym.files import atomic_write
+from smp_gym.tools import training
+from smp_gym.tools.policy import build_bundle
+from smp_gym.tools.render import configure_gl
 
 
 @dataclasses.dataclass
@@ -34,8 +36,15 @@ class Args:
     iterations: int | None = None
     """None: 1500 on a GPU, 150 on a CPU."""
     steps_per_env: int = 24
+    learning_epochs: int = 5
+    mini_batches: int = 4
     learning_rate: float = 1e-3
     desired_kl: float = 0.01
+    gamma: float = 0.99
+    lam: float = 0.95
+    clip_param: float = 0.2
+    value_loss_coef: float = 1.0
+    max_grad_norm: float = 1.0
     entropy_coef: float = 0.0
     init_std: float = 0.3
     learn_std: bool = False
@@ -51,6 +60,9 @@ class Args:
     resume: Path | None = None
     """An rsl_rl checkpoint (RUN_DIR/rsl_rl/model_*.pt) to continue from."""
     save_interval: int = 50
+    rsl_rl_console: bool = False
+    """Print rsl_rl's per-iteration report on the console (it interleaves with the progress bar);
+    by default it goes to RUN_DIR/rsl_rl/console.log."""
     video: bool = True
     video_steps: int = 250
 
@@ -64,54 +76,60 @@ def runner_cfg(args: Args, seed: int) -> dict:
         "actor": {**model, "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": args.init_std,
                                                 "std_type": "scalar", "learn_std": args.learn_std}},
         "critic": dict(model),
-        "algorithm": {"class_name": "PPO", "value_loss_coef": 1.0, "use_clipped_value_loss": True,
-                      "clip_param": 0.2, "entropy_coef": args.entropy_coef, "num_learning_epochs": 5,
-                      "num_mini_batches": 4, "learning_rate": args.learning_rate, "schedule": "adaptive",
-                      "gamma": 0.99, "lam": 0.95, "desired_kl": args.desired_kl, "max_grad_norm": 1.0,
+        "algorithm": {"class_name": "PPO", "value_loss_coef": args.value_loss_coef, "use_clipped_value_loss": True,
+                      "clip_param": args.clip_param, "entropy_coef": args.entropy_coef,
+                      "num_learning_epochs": args.learning_epochs, "num_mini_batches": args.mini_batches,
+                      "learning_rate": args.learning_rate, "schedule": "adaptive", "gamma": args.gamma,
+                      "lam": args.lam, "desired_kl": args.desired_kl, "max_grad_norm": args.max_grad_norm,
                       "normalize_advantage_per_mini_batch": False, "optimizer": "adam", "rnd_cfg": None,
                       "symmetry_cfg": None},
     }  # fmt: skip
 
 
+class AtomicRunner(OnPolicyRunner):
+    """rsl_rl's runner, but a checkpoint is never left half-written (temp file + rename)."""
+
+    def save(self, path: str, infos: dict | None = None) -> None:
+        saved = {**self.alg.save(), "iter": self.current_learning_iteration, "infos": infos}
+        atomic_write(Path(path), lambda tmp: torch.save(saved, tmp))
+        self.logger.save_model(path, self.current_learning_iteration)
+
+
 def main(args: Args) -> None:
-    from rsl_rl.runners import OnPolicyRunner
-
-    from smp_gym.adapters.rsl_rl import SmpRslRlVecEnv
-    from smp_gym.policy import build_bundle
-    from smp_gym.prior.checkpoint import atomic_write
-
     device, seed = training.setup_device_and_seed(args.device, args.seed)
+    rank = training.rank_info()[0]
     num_envs = args.num_envs or training.default_num_envs(device)
     iterations = args.iterations or training.default_iterations(device)
-    run_dir = training.make_run_dir(args.out, args.task, "rsl_rl", args.name)
-    training.write_json(run_dir / "args.json", {**dataclasses.asdict(args), "num_envs": num_envs,
-                                                "iterations": iterations, "device": str(device)})  # fmt: skip
     overrides = training.env_overrides(prior=args.prior, gsi_pool_size=args.gsi_pool_size)
     env = gymnasium.make_vec(args.task, num_envs=num_envs, device=device, seed=seed, **overrides)
-    class AtomicRunner(OnPolicyRunner):
-        """rsl_rl's runner, but a checkpoint is never left half-written (temp file + rename)."""
+    bar = training.ProgressBar(env, iterations, args.steps_per_env, disable=rank != 0)
+    run_dir = training.make_run_dir(args.out, args.task, "rsl_rl", args.name)
+    training.write_args(run_dir, args, env, num_envs=num_envs, iterations=iterations, device=str(device))
 
-        def save(self, path: str, infos: dict | None = None) -> None:
-            saved = {**self.alg.save(), "iter": self.current_learning_iteration, "infos": infos}
-            atomic_write(Path(path), lambda tmp: torch.save(saved, tmp))
-
-    runner = AtomicRunner(SmpRslRlVecEnv(env), runner_cfg(args, seed), log_dir=str(run_dir / "rsl_rl"),
-                          device=str(device))  # fmt: skip
+    runner = AtomicRunner(SmpRslRlVecEnv(env, on_step=bar.step), runner_cfg(args, seed),
+                          log_dir=str(run_dir / "rsl_rl"), device=str(device))  # fmt: skip
     if args.resume is not None:
         runner.load(str(args.resume))
-    runner.learn(num_learning_iterations=iterations)
+    console = run_dir / "rsl_rl" / "console.log"
+    console.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        if not args.rsl_rl_console:
+            stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(console, "a"))))
+        runner.learn(num_learning_iterations=iterations)
+    bar.close()
 
-    if training.rank_info()[0] == 0:
+    if rank == 0:
         actor = runner.alg.actor
-        norm = actor.obs_normalizer
+        norm = actor.obs_normalizer  # rsl_rl normalizes as (obs - mean) / (std + eps)
         bundle = build_bundle(
             linears=[m for m in actor.mlp if isinstance(m, nn.Linear)], activation="elu", task=args.task,
-            library="rsl_rl", obs_mean=norm._mean.float(), obs_var=norm._var.float(), env=env,
-            env_overrides=overrides, meta={"args": dataclasses.asdict(args), "num_envs": num_envs},
+            library="rsl_rl", obs_mean=norm.mean.float(), obs_var=((norm.std + norm.eps) ** 2 - 1e-8).float(),
+            env=env, env_overrides=overrides, meta={"args": dataclasses.asdict(args), "num_envs": num_envs},
         )  # fmt: skip
         training.finish(run_dir, bundle, args.video, args.video_steps, device)
     env.close()
 
 
 if __name__ == "__main__":
+    configure_gl()  # before make_vec imports mujoco, so the final clip renders headless
     main(tyro.cli(Args))

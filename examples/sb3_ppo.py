@@ -13,17 +13,20 @@ import dataclasses
 import math
 from pathlib import Path
 
-from smp_gym.render import configure_gl
+import gymnasium
+import torch
+import tyro
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.vec_env import VecNormalize
+from torch import nn
 
-configure_gl()
-
-import gymnasium  # noqa: E402
-import torch  # noqa: E402
-import tyro  # noqa: E402
-from torch import nn  # noqa: E402
-
-import smp_gym  # noqa: E402, F401
-from smp_gym import training  # noqa: E402
+import smp_gym  # noqa: F401  (registers the task ids)
+from smp_gym.adapters.sb3 import SmpLogCallback, SmpSb3VecEnv
+from smp_gym.files import atomic_write
+from smp_gym.tools import training
+from smp_gym.tools.policy import build_bundle
+from smp_gym.tools.render import configure_gl
 
 
 @dataclasses.dataclass
@@ -38,6 +41,14 @@ class Args:
     mini_batches: int = 4
     learning_rate: float = 3e-4
     target_kl: float | None = 0.02
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_range: float = 0.2
+    ent_coef: float = 0.0
+    vf_coef: float = 1.0
+    max_grad_norm: float = 1.0
+    clip_obs: float = 10.0
+    """VecNormalize's observation clip (in standard deviations)."""
     init_std: float = 0.3
     hidden: tuple[int, ...] = (512, 256, 128)
     prior: str | None = None
@@ -58,56 +69,68 @@ class Args:
 
 def save_checkpoint(model, vec, folder: Path) -> None:
     """model.zip + vecnormalize.pkl in ``folder``, neither ever half-written."""
-    from smp_gym.prior.checkpoint import atomic_write
-
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / "model.zip", lambda tmp: model.save(str(tmp)))
     atomic_write(folder / "vecnormalize.pkl", lambda tmp: vec.save(str(tmp)))
 
 
+class Checkpoints(BaseCallback):
+    """Every ``every`` rollouts: model + VecNormalize, each via temp file + rename."""
+
+    def __init__(self, folder: Path, every: int) -> None:
+        super().__init__()
+        self.folder, self.every, self.rollouts = folder, every, 0
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self.rollouts += 1
+        if self.rollouts % self.every == 0:
+            save_checkpoint(self.model, self.model.get_env(), self.folder)
+
+
+class Progress(BaseCallback):
+    """A progress bar over PPO iterations showing return, r_smp and the task's error."""
+
+    def __init__(self, smp_vec: SmpSb3VecEnv, bar: training.ProgressBar) -> None:
+        super().__init__()
+        self.smp_vec, self.bar = smp_vec, bar
+
+    def _on_step(self) -> bool:
+        self.bar.step(self.smp_vec.latest_info)
+        return True
+
+
 def main(args: Args) -> None:
-    from stable_baselines3 import PPO
-    from stable_baselines3.common.callbacks import BaseCallback, CallbackList
-    from stable_baselines3.common.vec_env import VecNormalize
-
-    from smp_gym.adapters.sb3 import SmpLogCallback, SmpSb3VecEnv
-    from smp_gym.policy import build_bundle
-
     device, seed = training.setup_device_and_seed(args.device, args.seed)
     num_envs = args.num_envs or training.default_num_envs(device)
     iterations = args.iterations or training.default_iterations(device)
-    run_dir = training.make_run_dir(args.out, args.task, "sb3", args.name)
-    training.write_json(run_dir / "args.json", {**dataclasses.asdict(args), "num_envs": num_envs,
-                                                "iterations": iterations, "device": str(device)})  # fmt: skip
     overrides = training.env_overrides(prior=args.prior, gsi_pool_size=args.gsi_pool_size)
     env = gymnasium.make_vec(args.task, num_envs=num_envs, device=device, seed=seed, **overrides)
-    vec = SmpSb3VecEnv(env)
+    smp_vec = SmpSb3VecEnv(env)
+    run_dir = training.make_run_dir(args.out, args.task, "sb3", args.name)
+    training.write_args(run_dir, args, env, num_envs=num_envs, iterations=iterations, device=str(device))
     if args.resume is not None:
-        vec = VecNormalize.load(str(Path(args.resume) / "vecnormalize.pkl"), vec)
+        vec = VecNormalize.load(str(Path(args.resume) / "vecnormalize.pkl"), smp_vec)
         model = PPO.load(str(Path(args.resume) / "model.zip"), env=vec, device=device)
     else:
-        vec = VecNormalize(vec, norm_obs=True, norm_reward=False, clip_obs=10.0, gamma=0.99)
+        vec = VecNormalize(smp_vec, norm_obs=True, norm_reward=False, clip_obs=args.clip_obs, gamma=args.gamma)
         model = PPO(
             "MlpPolicy", vec, n_steps=args.n_steps, batch_size=num_envs * args.n_steps // args.mini_batches,
-            n_epochs=args.n_epochs, learning_rate=args.learning_rate, gamma=0.99, gae_lambda=0.95,
-            clip_range=0.2, ent_coef=0.0, vf_coef=1.0, max_grad_norm=1.0, target_kl=args.target_kl,
+            n_epochs=args.n_epochs, learning_rate=args.learning_rate, gamma=args.gamma, gae_lambda=args.gae_lambda,
+            clip_range=args.clip_range, ent_coef=args.ent_coef, vf_coef=args.vf_coef,
+            max_grad_norm=args.max_grad_norm, target_kl=args.target_kl,
             policy_kwargs={"net_arch": {"pi": list(args.hidden), "vf": list(args.hidden)},
                            "activation_fn": nn.ELU, "log_std_init": math.log(args.init_std)},
             tensorboard_log=str(run_dir / "sb3"), seed=seed, device=device, verbose=0,
         )  # fmt: skip
     ckpt_dir = run_dir / "checkpoints"
-
-    class AtomicCheckpoints(BaseCallback):
-        """Every ``checkpoint_every`` iterations: model + VecNormalize, each via temp file + rename."""
-
-        def _on_step(self) -> bool:
-            if self.n_calls % max(1, args.checkpoint_every * args.n_steps) == 0:
-                save_checkpoint(model, vec, ckpt_dir)
-            return True
-
-    callbacks = CallbackList([SmpLogCallback(), AtomicCheckpoints()])
+    bar = training.ProgressBar(env, iterations, args.n_steps, disable=training.rank_info()[0] != 0)
+    callbacks = CallbackList([SmpLogCallback(), Checkpoints(ckpt_dir, args.checkpoint_every), Progress(smp_vec, bar)])
     model.learn(total_timesteps=iterations * args.n_steps * num_envs, callback=callbacks,
-                progress_bar=True, reset_num_timesteps=args.resume is None)  # fmt: skip
+                reset_num_timesteps=args.resume is None)  # fmt: skip
+    bar.close()
     save_checkpoint(model, vec, ckpt_dir)
 
     if training.rank_info()[0] == 0:
@@ -125,4 +148,5 @@ def main(args: Args) -> None:
 
 
 if __name__ == "__main__":
+    configure_gl()  # before make_vec imports mujoco, so the final clip renders headless
     main(tyro.cli(Args))

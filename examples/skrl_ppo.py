@@ -7,7 +7,10 @@
 Settings follow the reference (SEED_SPEC §5.6): MLP 512-256-128 ELU actor and critic, the
 critic on the env's privileged state (``state_space``), fixed action std 0.3, 24 rollout steps,
 5 epochs x 4 minibatches, Adam 1e-3 with a KL-adaptive schedule (0.01), γ 0.99, λ 0.95.
-Writes RUN_DIR/{skrl/ (TensorBoard, checkpoints), policy.pt, play.mp4, args.json}.
+The training loop is skrl's public agent API written out (act, record_transition,
+post_interaction), as skrl's SequentialTrainer runs it, so checkpoints can be written atomically
+and the progress bar can show the return, r_smp and the task's error.
+Writes RUN_DIR/{skrl/ (TensorBoard, checkpoints/agent_<step>.pt), policy.pt, play.mp4, args.json}.
 """
 
 from __future__ import annotations
@@ -15,17 +18,23 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from smp_gym.render import configure_gl
+import gymnasium
+import torch
+import tyro
+from skrl.agents.torch import ExperimentCfg
+from skrl.agents.torch.ppo import PPO, PPO_CFG
+from skrl.memories.torch import RandomMemory
+from skrl.models.torch import DeterministicMixin, GaussianMixin, Model
+from skrl.resources.preprocessors.torch import RunningStandardScaler
+from skrl.resources.schedulers.torch import KLAdaptiveLR
+from torch import nn
 
-configure_gl()  # before mujoco is imported, so the final clip can render headless
-
-import gymnasium  # noqa: E402
-import torch  # noqa: E402
-import tyro  # noqa: E402
-from torch import nn  # noqa: E402
-
-import smp_gym  # noqa: E402, F401  (registers the ids)
-from smp_gym import training  # noqa: E402
+import smp_gym  # noqa: F401  (registers the task ids)
+from smp_gym.adapters.skrl import LOG_KEY, SmpSkrlWrapper
+from smp_gym.files import atomic_write
+from smp_gym.tools import training
+from smp_gym.tools.policy import build_bundle
+from smp_gym.tools.render import configure_gl
 
 
 @dataclasses.dataclass
@@ -42,6 +51,10 @@ class Args:
     kl_threshold: float = 0.01
     discount: float = 0.99
     gae_lambda: float = 0.95
+    ratio_clip: float = 0.2
+    value_clip: float = 0.2
+    grad_norm_clip: float = 1.0
+    value_loss_scale: float = 1.0
     entropy_scale: float = 0.0
     init_std: float = 0.3
     learn_std: bool = False
@@ -69,90 +82,97 @@ def mlp(sizes: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+class Policy(GaussianMixin, Model):
+    """Gaussian actor on the actor observations, state-independent log std."""
+
+    def __init__(self, env: SmpSkrlWrapper, args: Args, device: torch.device) -> None:
+        Model.__init__(self, observation_space=env.observation_space, action_space=env.action_space,
+                       device=device)  # fmt: skip
+        GaussianMixin.__init__(self, clip_actions=False, clip_log_std=True)
+        self.net = mlp([self.num_observations, *args.hidden, self.num_actions])
+        log_std = torch.full((self.num_actions,), float(torch.tensor(args.init_std).log()))
+        self.log_std = nn.Parameter(log_std, requires_grad=args.learn_std)
+
+    def compute(self, inputs, role=""):
+        return self.net(inputs["observations"]), {"log_std": self.log_std}
+
+
+class Value(DeterministicMixin, Model):
+    """Critic on the privileged state (the env's ``state()``)."""
+
+    def __init__(self, env: SmpSkrlWrapper, args: Args, device: torch.device) -> None:
+        Model.__init__(self, state_space=env.state_space, action_space=env.action_space, device=device)
+        DeterministicMixin.__init__(self)
+        self.net = mlp([self.num_states, *args.hidden, 1])
+
+    def compute(self, inputs, role=""):
+        return self.net(inputs["states"]), {}
+
+
 def main(args: Args) -> None:
-    from skrl.agents.torch import ExperimentCfg
-    from skrl.agents.torch.ppo import PPO, PPO_CFG
-    from skrl.memories.torch import RandomMemory
-    from skrl.models.torch import DeterministicMixin, GaussianMixin, Model
-    from skrl.resources.preprocessors.torch import RunningStandardScaler
-    from skrl.resources.schedulers.torch import KLAdaptiveLR
-    from skrl.trainers.torch import SequentialTrainer, SequentialTrainerCfg
-
-    from smp_gym.adapters.skrl import LOG_KEY, SmpSkrlWrapper
-    from smp_gym.policy import build_bundle
-    from smp_gym.prior.checkpoint import atomic_write
-
     device, seed = training.setup_device_and_seed(args.device, args.seed)
+    rank = training.rank_info()[0]
     num_envs = args.num_envs or training.default_num_envs(device)
     iterations = args.iterations or training.default_iterations(device)
-    run_dir = training.make_run_dir(args.out, args.task, "skrl", args.name)
-    training.write_json(run_dir / "args.json", {**dataclasses.asdict(args), "num_envs": num_envs,
-                                                "iterations": iterations, "device": str(device)})  # fmt: skip
     overrides = training.env_overrides(prior=args.prior, gsi_pool_size=args.gsi_pool_size)
     env = gymnasium.make_vec(args.task, num_envs=num_envs, device=device, seed=seed, **overrides)
     wrapped = SmpSkrlWrapper(env)
+    run_dir = training.make_run_dir(args.out, args.task, "skrl", args.name)
+    training.write_args(run_dir, args, env, num_envs=num_envs, iterations=iterations, device=str(device))
 
-    class Policy(GaussianMixin, Model):
-        def __init__(self) -> None:
-            Model.__init__(self, observation_space=wrapped.observation_space,
-                           action_space=wrapped.action_space, device=device)  # fmt: skip
-            GaussianMixin.__init__(self, clip_actions=False, clip_log_std=True)
-            self.net = mlp([self.num_observations, *args.hidden, self.num_actions])
-            log_std = torch.full((self.num_actions,), float(torch.tensor(args.init_std).log()))
-            self.log_std = nn.Parameter(log_std, requires_grad=args.learn_std)
-
-        def compute(self, inputs, role=""):
-            return self.net(inputs["observations"]), {"log_std": self.log_std}
-
-    class Value(DeterministicMixin, Model):
-        def __init__(self) -> None:
-            Model.__init__(self, state_space=wrapped.state_space, action_space=wrapped.action_space,
-                           device=device)  # fmt: skip
-            DeterministicMixin.__init__(self)
-            self.net = mlp([self.num_states, *args.hidden, 1])
-
-        def compute(self, inputs, role=""):
-            return self.net(inputs["states"]), {}
-
+    scaler = {"observation_preprocessor": RunningStandardScaler, "state_preprocessor": RunningStandardScaler,
+              "value_preprocessor": RunningStandardScaler,
+              "observation_preprocessor_kwargs": {"size": wrapped.observation_space, "device": device},
+              "state_preprocessor_kwargs": {"size": wrapped.state_space, "device": device},
+              "value_preprocessor_kwargs": {"size": 1, "device": device}}  # fmt: skip
     cfg = PPO_CFG(
         rollouts=args.rollouts, learning_epochs=args.learning_epochs, mini_batches=args.mini_batches,
         discount_factor=args.discount, gae_lambda=args.gae_lambda, learning_rate=args.learning_rate,
         learning_rate_scheduler=KLAdaptiveLR, learning_rate_scheduler_kwargs={"kl_threshold": args.kl_threshold},
-        observation_preprocessor=RunningStandardScaler,
-        observation_preprocessor_kwargs={"size": wrapped.observation_space, "device": device},
-        state_preprocessor=RunningStandardScaler,
-        state_preprocessor_kwargs={"size": wrapped.state_space, "device": device},
-        value_preprocessor=RunningStandardScaler, value_preprocessor_kwargs={"size": 1, "device": device},
-        grad_norm_clip=1.0, ratio_clip=0.2, value_clip=0.2, entropy_loss_scale=args.entropy_scale,
-        value_loss_scale=1.0, time_limit_bootstrap=True,
-        experiment=ExperimentCfg(directory=str(run_dir), experiment_name="skrl",
-                                 write_interval=args.rollouts,
-                                 checkpoint_interval=args.checkpoint_every * args.rollouts),
+        grad_norm_clip=args.grad_norm_clip, ratio_clip=args.ratio_clip, value_clip=args.value_clip,
+        entropy_loss_scale=args.entropy_scale, value_loss_scale=args.value_loss_scale,
+        time_limit_bootstrap=True, **scaler,
+        experiment=ExperimentCfg(directory=str(run_dir), experiment_name="skrl", write_interval=args.rollouts,
+                                 checkpoint_interval=0),  # checkpoints: written below, atomically
     )  # fmt: skip
-    class AtomicPPO(PPO):
-        """skrl's PPO, but a checkpoint is never left half-written (temp file + rename)."""
-
-        def write_checkpoint(self, *, timestep: int, timesteps: int) -> None:
-            modules = {name: self._get_internal_value(m) for name, m in self.checkpoint_modules.items()}
-            path = Path(self.experiment_dir) / "checkpoints" / f"agent_{timestep}.pt"
-            atomic_write(path, lambda tmp: torch.save(modules, tmp))
-
-    agent = AtomicPPO(models={"policy": Policy(), "value": Value()},
+    agent = PPO(models={"policy": Policy(wrapped, args, device), "value": Value(wrapped, args, device)},
                 memory=RandomMemory(memory_size=args.rollouts, num_envs=num_envs, device=device),
                 observation_space=wrapped.observation_space, state_space=wrapped.state_space,
                 action_space=wrapped.action_space, device=device, cfg=cfg)  # fmt: skip
     if args.resume is not None:
         agent.load(str(args.resume))
-    trainer_cfg = SequentialTrainerCfg(timesteps=iterations * args.rollouts, headless=True,
-                                       environment_info=LOG_KEY, close_environment_at_exit=False)  # fmt: skip
-    SequentialTrainer(cfg=trainer_cfg, env=wrapped, agents=agent).train()
+    agent.init()
+    agent.enable_training_mode(True)
 
-    if training.rank_info()[0] == 0:
-        scaler = agent._observation_preprocessor  # skrl keeps the fitted scaler here
+    timesteps = iterations * args.rollouts
+    bar = training.ProgressBar(env, iterations, args.rollouts, disable=rank != 0)
+    obs, _ = wrapped.reset()
+    states = wrapped.state()
+    for t in range(timesteps):
+        agent.pre_interaction(timestep=t, timesteps=timesteps)
+        with torch.no_grad():
+            actions, _ = agent.act(obs, states, timestep=t, timesteps=timesteps)
+            next_obs, rewards, terminated, truncated, infos = wrapped.step(actions)
+            next_states = wrapped.state()
+            agent.record_transition(observations=obs, states=states, actions=actions, rewards=rewards,
+                                    next_observations=next_obs, next_states=next_states, terminated=terminated,
+                                    truncated=truncated, infos=infos, timestep=t, timesteps=timesteps)  # fmt: skip
+            for key, value in infos[LOG_KEY].items():
+                agent.track_data(key, value.item())
+        agent.post_interaction(timestep=t, timesteps=timesteps)  # PPO updates after each rollout
+        obs, states = next_obs, next_states
+        bar.step(infos)
+        if rank == 0 and (t + 1) % (args.checkpoint_every * args.rollouts) == 0:
+            path = run_dir / "skrl" / "checkpoints" / f"agent_{t + 1}.pt"
+            atomic_write(path, lambda tmp: agent.save(str(tmp)))
+    bar.close()
+
+    if rank == 0:
+        obs_scaler = agent.checkpoint_modules["observation_preprocessor"]  # the fitted RunningStandardScaler
         bundle = build_bundle(
             linears=[m for m in agent.policy.net if isinstance(m, nn.Linear)], activation="elu",
-            task=args.task, library="skrl", obs_mean=scaler.running_mean.float(),
-            obs_var=scaler.running_variance.float(), obs_clip=scaler.clip_threshold, env=env,
+            task=args.task, library="skrl", obs_mean=obs_scaler.running_mean.float(),
+            obs_var=obs_scaler.running_variance.float(), obs_clip=obs_scaler.clip_threshold, env=env,
             env_overrides=overrides, meta={"args": dataclasses.asdict(args), "num_envs": num_envs},
         )  # fmt: skip
         training.finish(run_dir, bundle, args.video, args.video_steps, device)
@@ -160,4 +180,5 @@ def main(args: Args) -> None:
 
 
 if __name__ == "__main__":
+    configure_gl()  # before make_vec imports mujoco, so the final clip renders headless
     main(tyro.cli(Args))

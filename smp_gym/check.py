@@ -1,73 +1,274 @@
-"""A contract checker for Gymnasium vector envs (Gymnasium 1.x ships none for VectorEnv).
+"""A contract checker for Gymnasium vector envs (Gymnasium 1.x ships none for ``VectorEnv``).
 
-``check_vector_env(env)`` steps any ``gymnasium.vector.VectorEnv`` (numpy or torch) and raises
-``AssertionError`` with a precise message on the first violation: spaces vs returned arrays,
-dtypes, batch sizes, the autoreset-mode declaration, ``final_obs``/``final_info`` masks under
-SAME_STEP, per-env info lengths, and seeded reset reproducibility.
+``check_vector_env(env)`` resets and steps any ``gymnasium.vector.VectorEnv`` (numpy or torch
+arrays, any device, wrapped or not) in the autoreset mode it declares and raises
+:class:`ContractViolation` on the first broken rule. The message starts with the rule's id in
+brackets (``[same_step.final_obs_mask] ...``); :data:`RULES` lists every rule.
+
+The mode-specific rules only run when an episode ends during the check, so give the env short
+episodes (``max_episode_steps`` / ``episode_length_s``) or more ``steps``; the returned
+:class:`CheckReport` says how many episode ends were checked.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import gymnasium
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+RULES: dict[str, str] = {
+    "vector_env": "env.unwrapped is a gymnasium.vector.VectorEnv",
+    "autoreset_mode.enum": "metadata['autoreset_mode'] is an AutoresetMode instance (not a string)",
+    "autoreset_mode.attribute": "env.autoreset_mode, where the env has one, equals metadata['autoreset_mode']",
+    "spaces.batched": "observation_space/action_space are the single spaces batched num_envs times",
+    "spaces.finite_actions": "Box action bounds are finite",
+    "obs.batch": "observations have shape (num_envs, *single_observation_space.shape)",
+    "obs.dtype": "observations have the observation space's dtype",
+    "obs.finite": "observations are finite and inside the observation space's bounds",
+    "obs.not_mutated": "an observation array returned by step()/reset() is not changed by later calls "
+                       "(collectors keep references to it)",
+    "reward.batch": "rewards are a float array of shape (num_envs,)",
+    "flags.batch": "terminated/truncated are bool arrays of shape (num_envs,)",
+    "info.batch": "every info value (nested dicts included) has leading dim num_envs",
+    "info.masks": "every info mask '_k' is a bool array of shape (num_envs,) next to its key 'k'",
+    "same_step.final_keys": "SAME_STEP: a step where envs end has final_obs, _final_obs, final_info, _final_info",
+    "same_step.final_obs_mask": "SAME_STEP: _final_obs and _final_info equal terminated | truncated",
+    "same_step.final_obs_shape": "SAME_STEP: final_obs rows of ended envs have the single obs shape and dtype",
+    "same_step.reset_obs": "SAME_STEP: the obs returned for an ended env is its reset obs, not final_obs",
+    "next_step.no_final_obs": "NEXT_STEP: info never carries final_obs (the step's obs is the final obs)",
+    "next_step.reset_step": "NEXT_STEP: the step after an env ends returns reward 0, terminated and "
+                            "truncated False for that env",
+    "next_step.reset_obs": "NEXT_STEP: that step returns a new (reset) obs for that env",
+    "disabled.no_final_obs": "DISABLED: stepping never resets by itself (no final_obs in info)",
+    "disabled.reset_mask_untouched": "DISABLED: reset(options={'reset_mask': m}) leaves the obs of envs "
+                                     "outside m untouched",
+    "disabled.reset_mask_resets": "DISABLED: reset(options={'reset_mask': m}) resets the envs in m (new obs)",
+    "disabled.reset_mask_validated": "DISABLED: a reset_mask of the wrong length raises an error",
+    "reset.seeded": "reset(seed=s) twice returns the same observations",
+    "episode_ends": "at least min_episode_ends sub-env episodes ended, so the autoreset rules ran",
+}  # fmt: skip
+
+
+class ContractViolation(AssertionError):
+    """A vector env broke a rule of :data:`RULES`. ``.rule`` is the rule's id."""
+
+    def __init__(self, rule: str, detail: str) -> None:
+        self.rule = rule
+        super().__init__(f"[{rule}] {detail} (rule: {RULES[rule]})")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CheckReport:
+    """What :func:`check_vector_env` exercised."""
+
+    autoreset_mode: AutoresetMode
+    num_envs: int
+    steps: int
+    episode_ends: int
+    """Sub-env episode ends whose autoreset rules were checked."""
+
+    def summary(self) -> str:
+        return (f"{self.autoreset_mode.value}, {self.num_envs} envs, {self.steps} steps, "
+                f"{self.episode_ends} episode ends checked")  # fmt: skip
+
+
+def _require(ok: Any, rule: str, detail: str) -> None:
+    if not bool(ok):
+        raise ContractViolation(rule, detail)
+
 
 def _np(x: Any) -> np.ndarray:
     return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
 
 
-def _check_batch(name: str, value: Any, n: int, dtype=None) -> np.ndarray:
+def _batch(name: str, value: Any, n: int, rule: str) -> np.ndarray:
     arr = _np(value)
-    assert arr.shape[:1] == (n,), f"{name}: leading dim {arr.shape[:1]} != num_envs ({n})"
-    if dtype is not None:
-        assert arr.dtype == dtype, f"{name}: dtype {arr.dtype}, expected {dtype}"
+    _require(arr.ndim >= 1 and arr.shape[0] == n, rule, f"{name}: shape {arr.shape}, expected leading dim num_envs={n}")
     return arr
+
+
+def _check_obs(name: str, value: Any, n: int, space: gymnasium.Space) -> np.ndarray:
+    arr = _batch(name, value, n, "obs.batch")
+    _require(arr.shape[1:] == space.shape, "obs.batch", f"{name}: shape {arr.shape}, expected ({n}, *{space.shape})")
+    _require(arr.dtype == space.dtype, "obs.dtype", f"{name}: dtype {arr.dtype}, observation space says {space.dtype}")
+    if isinstance(space, gymnasium.spaces.Box):
+        inside = np.isfinite(arr).all() and (arr >= space.low).all() and (arr <= space.high).all()
+        _require(inside, "obs.finite", f"{name}: NaN/inf or values outside [low, high]")
+    return arr.copy()
 
 
 def _check_info(info: dict, n: int, path: str = "info") -> None:
     for key, value in info.items():
         if isinstance(value, dict):
             _check_info(value, n, f"{path}[{key!r}]")
-        else:
-            arr = _check_batch(f"{path}[{key!r}]", value, n)
-            if key.startswith("_"):
-                assert arr.dtype == bool, f"{path}[{key!r}]: masks must be bool, got {arr.dtype}"
+            continue
+        arr = _batch(f"{path}[{key!r}]", value, n, "info.batch")
+        if key.startswith("_"):
+            _require(arr.shape == (n,) and arr.dtype == bool, "info.masks",
+                     f"{path}[{key!r}]: shape {arr.shape} dtype {arr.dtype}, expected ({n},) bool")  # fmt: skip
+            _require(key[1:] in info, "info.masks", f"{path}[{key!r}] is a mask without a key {key[1:]!r}")
 
 
-def check_vector_env(env: gymnasium.vector.VectorEnv, steps: int = 20, seed: int = 0, action_scale: float = 0.1) -> None:
+def _actions(env, rng: np.random.Generator, scale: float) -> np.ndarray:
+    space = env.single_action_space
+    if not isinstance(space, gymnasium.spaces.Box):
+        return env.action_space.sample()
+    a = rng.standard_normal((env.num_envs, *space.shape)) * scale
+    return np.clip(a, space.low, space.high).astype(space.dtype)
+
+
+def _check_mode(env) -> AutoresetMode:
     u = env.unwrapped
-    assert isinstance(u, gymnasium.vector.VectorEnv), f"{type(u).__name__} is not a gymnasium.vector.VectorEnv"
-    mode = u.metadata.get("autoreset_mode")
-    assert isinstance(mode, AutoresetMode), f"metadata['autoreset_mode'] must be an AutoresetMode, got {mode!r}"
-    n = u.num_envs
-    space = env.single_observation_space
-    assert env.observation_space.shape == (n, *space.shape), "observation_space is not the batched single space"
-    low, high = env.single_action_space.low, env.single_action_space.high
-    assert np.isfinite(low).all() and np.isfinite(high).all(), "action bounds must be finite"
-    obs, info = env.reset(seed=seed)
-    obs0 = _check_batch("reset obs", obs, n, space.dtype).copy()
-    assert obs0.shape[1:] == space.shape, f"obs shape {obs0.shape[1:]} != {space.shape}"
+    _require(isinstance(u, gymnasium.vector.VectorEnv), "vector_env", f"{type(u).__name__} is not a VectorEnv")
+    mode = env.metadata.get("autoreset_mode")
+    _require(isinstance(mode, AutoresetMode), "autoreset_mode.enum",
+             f"metadata['autoreset_mode'] is {mode!r}; use one of {[m for m in AutoresetMode]}")  # fmt: skip
+    attr = getattr(u, "autoreset_mode", mode)
+    _require(attr == mode, "autoreset_mode.attribute", f"env.autoreset_mode is {attr!r}, metadata says {mode!r}")
+    return mode
+
+
+def _check_spaces(env, n: int) -> None:
+    for kind in ("observation", "action"):
+        single, batched = getattr(env, f"single_{kind}_space"), getattr(env, f"{kind}_space")
+        expected = gymnasium.vector.utils.batch_space(single, n)
+        _require(batched.shape == expected.shape, "spaces.batched",
+                 f"{kind}_space shape {batched.shape}, expected {expected.shape}")  # fmt: skip
+    space = env.single_action_space
+    if isinstance(space, gymnasium.spaces.Box):
+        _require(np.isfinite(space.low).all() and np.isfinite(space.high).all(), "spaces.finite_actions",
+                 f"action bounds low={space.low} high={space.high}")  # fmt: skip
+
+
+def _final_rows(final: Any, idx: np.ndarray, n: int, space: gymnasium.Space) -> np.ndarray:
+    """final_obs rows of the envs ``idx``: Gymnasium's object array (None where not ended) or a
+    dense (num_envs, *obs_shape) array/tensor."""
+    if isinstance(final, np.ndarray) and final.dtype == object:
+        _require(final.shape == (n,), "same_step.final_obs_shape", f"final_obs object array shape {final.shape}")
+        rows = [np.asarray(final[i]) for i in idx]
+        for i, row in zip(idx, rows, strict=True):
+            _require(row.shape == space.shape and row.dtype == space.dtype, "same_step.final_obs_shape",
+                     f"final_obs[{i}]: shape {row.shape} dtype {row.dtype}, expected {space.shape} {space.dtype}")  # fmt: skip
+        return np.stack(rows)
+    arr = _np(final)
+    _require(arr.shape == (n, *space.shape) and arr.dtype == space.dtype, "same_step.final_obs_shape",
+             f"final_obs: shape {arr.shape} dtype {arr.dtype}, expected ({n}, *{space.shape}) {space.dtype}")  # fmt: skip
+    return arr[idx]
+
+
+def _check_same_step(obs: np.ndarray, done: np.ndarray, info: dict, n: int, space) -> None:
+    if not done.any() and "final_obs" not in info:
+        return
+    for key in ("final_obs", "_final_obs", "final_info", "_final_info"):
+        _require(key in info, "same_step.final_keys", f"envs {np.flatnonzero(done).tolist()} ended but info lacks {key!r}")
+    for key in ("_final_obs", "_final_info"):
+        mask = _np(info[key])
+        _require(mask.shape == done.shape and np.array_equal(mask, done), "same_step.final_obs_mask",
+                 f"info[{key!r}] = {mask.tolist()}, terminated | truncated = {done.tolist()}")  # fmt: skip
+    idx = np.flatnonzero(done)
+    final = _final_rows(info["final_obs"], idx, n, space)
+    for row, i in zip(final, idx, strict=True):
+        _require(not np.array_equal(row, obs[i]), "same_step.reset_obs",
+                 f"env {i} ended but the returned obs equals final_obs (it was not reset)")  # fmt: skip
+
+
+def _check_next_step(pending: np.ndarray, obs, prev, reward, term, trunc, info: dict) -> None:
+    for key in ("final_obs", "_final_obs"):
+        _require(key not in info, "next_step.no_final_obs", f"info has {key!r}")
+    for i in np.flatnonzero(pending):
+        _require(reward[i] == 0 and not term[i] and not trunc[i], "next_step.reset_step",
+                 f"env {i} ended on the previous step; this step returned reward={reward[i]}, "
+                 f"terminated={term[i]}, truncated={trunc[i]}")  # fmt: skip
+        _require(not np.array_equal(obs[i], prev[i]), "next_step.reset_obs",
+                 f"env {i} ended on the previous step but its obs did not change (not reset)")  # fmt: skip
+
+
+class _Returned:
+    """The last obs object an env returned, and a copy of its values: a later call must not
+    write into it."""
+
+    def __init__(self, raw: Any, values: np.ndarray, call: str) -> None:
+        self.raw, self.values, self.call = raw, values, call
+
+    def check(self, later: str) -> None:
+        _require(np.array_equal(_np(self.raw), self.values), "obs.not_mutated",
+                 f"the obs returned by {self.call} changed during the following {later}")  # fmt: skip
+
+
+def _check_reset_mask(env, done: np.ndarray, obs: np.ndarray, n: int, space, last: _Returned):
+    raw, info = env.reset(options={"reset_mask": done.copy()})
+    last.check("reset(options={'reset_mask': ...})")
+    new = _check_obs("reset(reset_mask) obs", raw, n, space)
     _check_info(info, n)
-    rng = np.random.default_rng(seed)
+    for i in range(n):
+        if done[i]:
+            _require(not np.array_equal(new[i], obs[i]), "disabled.reset_mask_resets",
+                     f"env {i} is in reset_mask={done.tolist()} but its obs did not change")  # fmt: skip
+        else:
+            _require(np.array_equal(new[i], obs[i]), "disabled.reset_mask_untouched",
+                     f"env {i} is not in reset_mask={done.tolist()} but its obs changed")  # fmt: skip
+    return new, _Returned(raw, new, "reset(options={'reset_mask': ...})")
+
+
+def _check_reset_mask_validated(env, n: int) -> None:
+    try:
+        env.reset(options={"reset_mask": np.ones(n + 1, dtype=bool)})
+    except (ValueError, TypeError, AssertionError, IndexError, RuntimeError):
+        return
+    raise ContractViolation("disabled.reset_mask_validated", f"reset_mask of shape ({n + 1},) was accepted")
+
+
+def check_vector_env(env: gymnasium.vector.VectorEnv, steps: int = 50, seed: int = 0, action_scale: float = 0.3,
+                     min_episode_ends: int = 0) -> CheckReport:  # fmt: skip
+    """Step ``env`` ``steps`` times with seeded random actions (Box: N(0, action_scale) clipped
+    to the bounds) and check every rule of :data:`RULES` that applies to its autoreset mode.
+
+    Raises:
+        ContractViolation: an ``AssertionError`` naming the broken rule (``.rule``), also when
+            fewer than ``min_episode_ends`` episode ends happened (rule ``episode_ends``).
+    """
+    mode = _check_mode(env)
+    n, space = env.unwrapped.num_envs, env.single_observation_space
+    _check_spaces(env, n)
+    env.action_space.seed(seed)
+    obs, info = env.reset(seed=seed)
+    first = prev = _check_obs("reset obs", obs, n, space)
+    last = _Returned(obs, first, "reset(seed)")
+    _check_info(info, n)
+    rng, pending, ends = np.random.default_rng(seed), np.zeros(n, dtype=bool), 0
     for _ in range(steps):
-        actions = np.clip(rng.standard_normal((n, *low.shape)) * action_scale, low, high).astype(np.float32)
-        obs, reward, terminated, truncated, info = env.step(actions)
-        o = _check_batch("obs", obs, n, space.dtype)
-        assert o.shape[1:] == space.shape and np.isfinite(o).all(), "step obs has the wrong shape or NaN/inf"
-        _check_batch("reward", reward, n)
-        term, trunc = _check_batch("terminated", terminated, n, bool), _check_batch("truncated", truncated, n, bool)
+        obs, reward, terminated, truncated, info = env.step(_actions(env, rng, action_scale))
+        last.check("step()")
+        o = _check_obs("step obs", obs, n, space)
+        last = _Returned(obs, o, "step()")
+        r = _batch("reward", reward, n, "reward.batch")
+        _require(r.shape == (n,) and np.issubdtype(r.dtype, np.floating), "reward.batch",
+                 f"reward: shape {r.shape} dtype {r.dtype}")  # fmt: skip
+        term, trunc = _batch("terminated", terminated, n, "flags.batch"), _batch("truncated", truncated, n, "flags.batch")
+        for name, flag in (("terminated", term), ("truncated", trunc)):
+            _require(flag.shape == (n,) and flag.dtype == bool, "flags.batch", f"{name}: shape {flag.shape} dtype {flag.dtype}")
         _check_info(info, n)
         done = term | trunc
-        if mode is AutoresetMode.SAME_STEP and done.any():
-            for key in ("final_obs", "_final_obs", "final_info", "_final_info"):
-                assert key in info, f"SAME_STEP env ended envs {np.flatnonzero(done)} but info lacks {key!r}"
-            assert np.array_equal(_np(info["_final_obs"]), done), "_final_obs mask != terminated | truncated"
-            final = _np(info["final_obs"])
-            assert final.shape == o.shape, f"final_obs shape {final.shape} != obs shape {o.shape}"
-        elif mode is AutoresetMode.SAME_STEP:
-            assert "final_obs" not in info, "final_obs reported although no env ended"
+        ends += int(done.sum())
+        if mode is AutoresetMode.SAME_STEP:
+            _check_same_step(o, done, info, n, space)
+        elif mode is AutoresetMode.NEXT_STEP:
+            _check_next_step(pending, o, prev, r, term, trunc, info)
+            pending = done
+        else:
+            for key in ("final_obs", "_final_obs"):
+                _require(key not in info, "disabled.no_final_obs", f"info has {key!r}: the env reset by itself")
+            if done.any():
+                o, last = _check_reset_mask(env, done, o, n, space, last)
+        prev = o
+    if mode is AutoresetMode.DISABLED:
+        _check_reset_mask_validated(env, n)
+    if ends < min_episode_ends:
+        raise ContractViolation("episode_ends", f"{ends} episode ends in {steps} steps, wanted {min_episode_ends}: "
+                                "shorten the episodes (max_episode_steps / episode_length_s) or raise steps")  # fmt: skip
     again, _ = env.reset(seed=seed)
-    assert np.array_equal(_np(again), obs0), "reset(seed) is not reproducible"
+    _require(np.array_equal(_np(again), first), "reset.seeded", f"reset(seed={seed}) returned different obs twice")
+    return CheckReport(autoreset_mode=mode, num_envs=n, steps=steps, episode_ends=ends)

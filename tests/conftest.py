@@ -7,7 +7,7 @@ from pathlib import Path
 
 os.environ.setdefault("SMP_GYM_CACHE", str(Path(__file__).parent / ".cache"))
 
-from smp_gym.render import configure_gl  # noqa: E402
+from smp_gym.tools.render import configure_gl  # noqa: E402
 
 configure_gl()  # headless GL (osmesa on CPU), set before anything imports mujoco
 
@@ -47,3 +47,26 @@ def synthetic_clips():
 @pytest.fixture
 def generator() -> torch.Generator:
     return torch.Generator().manual_seed(0)
+
+
+# --------------------------------------------------------------------------- memory log
+# SMP_GYM_TEST_RSS_LOG=path: after every test, append "nodeid<TAB>seconds<TAB>RSS MiB<TAB>peak
+# MiB" (this process; peak = ru_maxrss so far) to path. docs/testing.md reads the suite's memory
+# per file from it.
+_RSS_LOG = os.environ.get("SMP_GYM_TEST_RSS_LOG")
+
+
+if _RSS_LOG:
+    import resource
+    import time
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(item, nextitem):
+        import psutil
+
+        start = time.perf_counter()
+        yield
+        rss = psutil.Process().memory_info().rss / 2**20
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+        with open(_RSS_LOG, "a") as f:
+            f.write(f"{item.nodeid}\t{time.perf_counter() - start:.2f}\t{rss:.0f}\t{peak:.0f}\n")

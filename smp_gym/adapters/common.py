@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import torch
+from gymnasium.vector import AutoresetMode
+
+from smp_gym.errors import ConfigError
 
 EPISODE_KEYS = ("episode_return", "episode_length", "episode_task_return", "episode_smp_reward",
                 "episode_sds_error")  # fmt: skip
@@ -26,3 +29,13 @@ def scalar_logs(info: dict) -> dict[str, torch.Tensor]:
         for k, v in fin["metrics"].items():
             logs[f"Episode / {k}"] = v[done].float().mean()
     return logs
+
+
+def require_same_step(env, library: str) -> None:
+    """The adapters turn SAME_STEP's ``final_obs`` into the library's terminal observation and let
+    the env reset itself: refuse an env built in another mode, saying which one to build."""
+    mode = getattr(env.unwrapped, "autoreset_mode", None)
+    if mode is not AutoresetMode.SAME_STEP:
+        raise ConfigError(f"{library} adapter: received an env with autoreset_mode={mode}; it needs "
+                          f"AutoresetMode.SAME_STEP. Build it with gymnasium.make_vec(id, "
+                          f"autoreset_mode='SameStep') (the default).")  # fmt: skip

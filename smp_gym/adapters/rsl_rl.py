@@ -1,20 +1,24 @@
 """rsl_rl ``VecEnv`` over SmpVectorEnv: TensorDict observations {actor, critic}, ``time_outs``
-for bootstrapping and the SMP reward decomposition under ``extras["log"]``."""
+for bootstrapping and the SMP reward decomposition under ``extras["log"]``. ``on_step`` (optional)
+sees each step's raw info: rsl_rl's runner owns the loop, so this is where a progress bar hooks in."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from rsl_rl.env import VecEnv
 from tensordict import TensorDict
 
-from smp_gym.adapters.common import scalar_logs
+from smp_gym.adapters.common import require_same_step, scalar_logs
 
 
 class SmpRslRlVecEnv(VecEnv):
-    def __init__(self, env: Any) -> None:
+    def __init__(self, env: Any, on_step: Callable[[dict], None] | None = None) -> None:
+        require_same_step(env, "rsl_rl")
         self.env = env
+        self.on_step = on_step
         self.unwrapped = env.unwrapped
         self.num_envs = self.unwrapped.num_envs
         self.device = self.unwrapped.device
@@ -41,6 +45,8 @@ class SmpRslRlVecEnv(VecEnv):
     def step(self, actions: torch.Tensor):
         obs, reward, terminated, truncated, info = self.env.step(actions)
         self._obs = self._pack(obs)
+        if self.on_step is not None:
+            self.on_step(info)
         extras = {"time_outs": truncated & ~terminated,
                   "log": {"/" + k.replace(" / ", "/").replace(" ", "_"): v
                           for k, v in scalar_logs(info).items()}}  # fmt: skip

@@ -4,7 +4,8 @@ SB3 wants numpy observations, list-of-dict infos and finite action bounds. Envs 
 this step get ``terminal_observation`` (the true final observation from ``final_obs``),
 ``TimeLimit.truncated`` and an ``episode`` dict, so SB3 bootstraps truncated episodes exactly
 and logs returns; the other envs get ``{}`` (the fast variant). The step's reward
-decomposition is kept in ``latest_logs`` for :class:`SmpLogCallback`.
+decomposition is kept in ``latest_logs`` for :class:`SmpLogCallback`, and the step's raw info
+(tensors) in ``latest_info`` for callbacks that want more (the examples' progress bar).
 """
 
 from __future__ import annotations
@@ -18,16 +19,18 @@ import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 
-from smp_gym.adapters.common import scalar_logs
+from smp_gym.adapters.common import require_same_step, scalar_logs
 
 
 class SmpSb3VecEnv(VecEnv):
     def __init__(self, env: Any) -> None:
+        require_same_step(env, "SB3")
         self.env = env
         self.smp_env = env.unwrapped
         self._actions: np.ndarray | None = None
         self._t0 = np.full(self.smp_env.num_envs, time.time())
         self.latest_logs: dict[str, float] = {}
+        self.latest_info: dict = {}
         super().__init__(self.smp_env.num_envs, self.smp_env.single_observation_space,
                          self.smp_env.single_action_space)  # fmt: skip
 
@@ -45,6 +48,7 @@ class SmpSb3VecEnv(VecEnv):
     def step_wait(self):
         actions = torch.as_tensor(self._actions, device=self.smp_env.device, dtype=torch.float32)
         obs, reward, terminated, truncated, info = self.env.step(actions)
+        self.latest_info = info
         self.latest_logs = {k: float(v) for k, v in scalar_logs(info).items()}
         dones = _np(terminated | truncated)
         infos: list[dict] = [{} for _ in range(self.num_envs)]

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from skrl.envs.wrappers.torch.base import Wrapper
 
-from smp_gym.adapters.common import scalar_logs
+from smp_gym.adapters.common import require_same_step, scalar_logs
 
 LOG_KEY = "log"
 
@@ -22,6 +22,7 @@ class SmpSkrlWrapper(Wrapper):
     """Wrap an SmpVectorEnv (or a Gymnasium vector wrapper around one) for skrl agents/trainers."""
 
     def __init__(self, env: Any) -> None:
+        require_same_step(env, "skrl")
         super().__init__(env)
         self._reset_once = True
         self._obs: torch.Tensor | None = None

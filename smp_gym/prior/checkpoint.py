@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from smp_gym.errors import PriorLoadError, fmt_choices
+from smp_gym.files import atomic_write
 from smp_gym.motion.features import denormalize, normalize
 from smp_gym.motion.layout import DEFAULT_LAYOUT, FeatureLayout
 from smp_gym.prior.denoiser import Denoiser, DenoiserCfg
@@ -65,20 +66,6 @@ def sha256_of(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def atomic_write(path: Path, write) -> Path:
-    """Call ``write(tmp_path)`` then rename over ``path``: a crash never leaves a partial file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")  # keep the suffix
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
 
 
 def save_prior(

@@ -12,7 +12,6 @@ reward timesteps K, averaged over ``draws`` noise draws with a fixed seed), the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -90,32 +89,3 @@ def evaluate_prior(prior: Prior, windows: Tensor, corruptions=tuple(CORRUPTIONS)
 def public(result: dict) -> dict:
     """The JSON-able part of an evaluation (drops the per-window arrays)."""
     return {k: v for k, v in result.items() if not k.startswith("_")}
-
-
-def plot_evaluation(results: dict[str, dict], path: str | Path) -> Path:
-    """Histograms of log SDS error (real vs each corruption) and ROC curves, one row per prior."""
-    from smp_gym.figures import pyplot, save_figure
-
-    plt = pyplot()
-
-    names = list(results)
-    fig, axes = plt.subplots(len(names), 2, figsize=(10, 3.2 * len(names)), squeeze=False)
-    for row, name in zip(axes, names, strict=True):
-        errs = results[name]["_errors"]
-        bins = np.linspace(np.log10(min(e.min() for e in errs.values()) + 1e-9),
-                           np.log10(max(e.max() for e in errs.values()) + 1e-9), 60)  # fmt: skip
-        for label, e in errs.items():
-            row[0].hist(np.log10(e + 1e-9), bins=bins, alpha=0.5, label=label, density=True)
-            if label != "real":
-                thr = np.sort(np.concatenate([errs["real"], e]))[::-1]
-                tpr = [(e >= t).mean() for t in thr]
-                fpr = [(errs["real"] >= t).mean() for t in thr]
-                auc = results[name]["corruptions"][label]["auc"]
-                row[1].plot(fpr, tpr, label=f"{label} (AUC {auc:.3f})")
-        row[0].set(title=f"{name}: SDS error", xlabel="log10 error", ylabel="density")
-        row[0].legend(fontsize=8)
-        row[1].plot([0, 1], [0, 1], "k:", lw=0.8)
-        row[1].set(title=f"{name}: real vs corrupted ROC", xlabel="false positive rate",
-                   ylabel="true positive rate")  # fmt: skip
-        row[1].legend(fontsize=8, loc="lower right")
-    return save_figure(fig, path, dpi=110)

@@ -22,8 +22,9 @@ import torch
 import torch.nn.functional as F
 
 from smp_gym.errors import ConfigError
+from smp_gym.files import atomic_write
 from smp_gym.motion.dataset import WindowSet
-from smp_gym.prior.checkpoint import atomic_write, save_prior
+from smp_gym.prior.checkpoint import save_prior
 from smp_gym.prior.denoiser import Denoiser, DenoiserCfg
 from smp_gym.prior.schedule import DdpmSchedule
 

@@ -6,7 +6,7 @@ import sys
 
 import torch.distributed as dist
 
-from smp_gym import training
+from smp_gym.tools import training
 
 
 def main() -> None:

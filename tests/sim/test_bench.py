@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from smp_gym import bench
+from smp_gym.tools import bench
 
 pytestmark = pytest.mark.sim
 
@@ -41,3 +41,23 @@ def test_bench_reports_both_envs_the_ratio_and_a_split_that_adds_up(tmp_path, ca
 
     printed = capsys.readouterr().out
     assert "SmpVectorEnv (b)" in printed and "prior forward" in printed and "gsi+reset" in printed and "if not amortized" in printed
+    assert row["prior_forward"] == "eager"  # 2 envs: below the compile-by-default threshold
+
+
+def test_instrumented_env_still_resets(tmp_path):
+    from collections import defaultdict
+
+    import torch
+
+    from tests.sim.conftest import make
+
+    env = make("SmpSteeringG1-v0", num_envs=2, episode_length_s=0.06)  # 3-step episodes
+    times: dict = defaultdict(float)
+    bench._instrument(env, times, torch.device("cpu"))
+    env.reset(seed=0)
+    ended = 0
+    for _ in range(5):
+        *_, info = env.step(torch.zeros(2, 29))
+        ended += int(info.get("_final_info", torch.zeros(2, dtype=torch.bool)).sum())
+    assert ended >= 2 and times["gsi+resets"] > 0 and times["frame+window"] > 0
+    env.close()

@@ -7,7 +7,6 @@ import torch
 from gymnasium.vector import AutoresetMode
 
 from smp_gym.registry import TASKS
-from smp_gym.reward import combine
 from tests.sim.conftest import make, random_actions
 
 pytestmark = pytest.mark.sim
@@ -32,7 +31,9 @@ def test_spaces_rewards_and_autoreset_contract(env_id):
         assert reward.shape == terminated.shape == truncated.shape == (2,)
         assert terminated.dtype == truncated.dtype == torch.bool and reward.dtype == torch.float32
         assert torch.isfinite(reward).all()
-        assert torch.allclose(reward, combine(info["task_reward"], info["smp_reward"], u.reward.cfg))
+        # product mode, the default (SEED_SPEC §4.6): reward = task × r_smp, both in [0, 1]
+        assert torch.allclose(reward, info["task_reward"] * info["smp_reward"])
+        assert ((info["task_reward"] >= 0) & (info["task_reward"] <= 1)).all()
         assert ((info["smp_reward"] > 0) & (info["smp_reward"] <= 1)).all()
         for key in ("task_reward", "smp_reward", "sds_error"):
             assert info[key].shape == (2,)
@@ -85,7 +86,27 @@ def test_bad_actions_raise_with_expected_shape(steering_env):
     env.step(np.zeros((3, 29)))
     env.step(torch.zeros(3, 29, dtype=torch.float64))
     env.step(torch.zeros(3, 29, dtype=torch.int64))
+
+
+def test_out_of_range_actions_are_clipped_before_they_reach_the_simulator(steering_env):
+    """a = 1e6 is clipped to the action space's high bound, so the PD target mjlab writes is
+    offset + scale·high = the joint's upper limit (high = (q_max - offset)/scale; mjlab 1.6
+    subtracts the startup encoder bias from the target)."""
+    env = steering_env
+    env.reset(seed=0)
+    u = env.unwrapped
     env.step(torch.full((3, 29), 1e6))
+    term = u.sim.action_manager.get_term("joint_pos")
+    robot = u.sim.scene["robot"]
+    ids = term.target_ids
+    high = torch.as_tensor(u.single_action_space.high)
+    assert torch.equal(term.raw_action, high.expand(3, -1))
+    target = robot.data.joint_pos_target[:, ids] + robot.data.encoder_bias[:, ids]
+    assert torch.allclose(target, term.offset + term.scale * high, atol=1e-5)
+    model = u.sim.sim.mj_model  # the joint ranges straight from the MuJoCo model
+    q_max = torch.tensor([model.joint("robot/" + robot.joint_names[int(i)]).range[1] for i in ids],
+                         dtype=torch.float32)  # fmt: skip
+    assert torch.allclose(target, q_max.expand(3, -1), atol=1e-5)
 
 
 def test_render_rgb_array():

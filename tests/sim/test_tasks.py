@@ -1,7 +1,5 @@
 """Task-specific behaviour, including the two reference bugs we fix (SEED_SPEC §7.3)."""
 
-import math
-
 import pytest
 import torch
 
@@ -74,7 +72,7 @@ def test_observation_sizes_match_the_reference(env_id, obs_dim, state_dim):
 
 
 def test_steering_command_is_in_the_heading_frame():
-    env = make("SmpSteeringG1-v0", num_envs=2, gsi={"init": "default", "random_heading": True})
+    env = make("SmpSteeringG1-v0", num_envs=2, gsi={"pool_size": 16, "batch_size": 16, "random_heading": True})
     u = env.unwrapped
     env.reset(seed=3)
     cmd = u.sim.command_manager.get_term("steering")
@@ -83,8 +81,36 @@ def test_steering_command_is_in_the_heading_frame():
     world = torch.stack([torch.cos(h) * local[:, 0] - torch.sin(h) * local[:, 1],
                          torch.sin(h) * local[:, 0] + torch.cos(h) * local[:, 1]], -1)  # fmt: skip
     assert torch.allclose(world, cmd.tar_dir_w, atol=1e-5)
+    face_local = cmd.command[:, 3:5]
+    face_world = torch.stack([torch.cos(h) * face_local[:, 0] - torch.sin(h) * face_local[:, 1],
+                              torch.sin(h) * face_local[:, 0] + torch.cos(h) * face_local[:, 1]], -1)  # fmt: skip
+    assert torch.allclose(face_world, cmd.face_dir_w, atol=1e-5)
+    assert torch.equal(cmd.command[:, 2], cmd.tar_speed)
     assert ((cmd.tar_speed >= 0.5) & (cmd.tar_speed <= 2.0)).all()
-    assert abs(float(h[0] - h[1])) > 1e-3 or math.isclose(float(h[0]), float(h[1]))
+    # random_heading: both starts are turned away from +x, by different angles, so the rotation
+    # into the heading frame is exercised (with h = 0 the check above would pass for any frame)
+    assert (h.abs() > 0.1).all() and abs(float(h[0] - h[1])) > 0.1, h
+    assert not torch.allclose(local, cmd.tar_dir_w, atol=1e-2)
+    env.close()
+
+
+def test_random_heading_also_turns_default_pose_starts():
+    """GsiCfg.random_heading: 'Start each episode at a uniformly random heading instead of facing
+    world +x' (any init mode)."""
+    env = make("SmpSteeringG1-v0", num_envs=2, gsi={"init": "default", "random_heading": True})
+    env.reset(seed=3)
+    h = env.unwrapped.sim.scene["robot"].data.heading_w
+    assert (h.abs() > 1e-3).all() and abs(float(h[0] - h[1])) > 1e-3, h
+    env.close()
+
+
+def test_task_config_override_through_make_vec():
+    """docs/tasks.md: each task's config dataclass is overridable with ``task={...}`` in make_vec."""
+    env = make("SmpGetupG1-v0", num_envs=1, gsi={"init": "default"},
+               task={"stand_hold_steps": 10, "smp_termination_threshold": None})  # fmt: skip
+    u = env.unwrapped
+    assert u.task_cfg.stand_hold_steps == 10
+    assert u.sim.termination_manager.get_term_cfg("stood_up").params["hold_steps"] == 10
     env.close()
 
 

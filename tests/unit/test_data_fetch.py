@@ -12,8 +12,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from smp_gym import data
 from smp_gym.errors import MotionDataError
+from smp_gym.tools import data
 
 
 def _fake_wheel(tmp_path):

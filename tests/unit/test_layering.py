@@ -1,10 +1,18 @@
 """Dependency rules (ARCHITECTURE.md): pure modules never import mjlab / warp / mujoco_warp,
-and ``import smp_gym`` registers the ids without importing torch or mjlab."""
+``import smp_gym`` registers the ids without importing torch or mjlab, and import-linter's
+contracts (pyproject.toml: the core never imports tools/cli/adapters/examples, no cycles, ...)
+hold, function-level imports included."""
 
+import pkgutil
+import shutil
 import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
 import pytest
+
+REPO = Path(__file__).resolve().parents[2]
 
 PURE = [
     "smp_gym.config", "smp_gym.errors", "smp_gym.device", "smp_gym.reward", "smp_gym.gsi",
@@ -12,7 +20,7 @@ PURE = [
     "smp_gym.motion.layout", "smp_gym.motion.features", "smp_gym.motion.window", "smp_gym.motion.io",
     "smp_gym.motion.dataset", "smp_gym.motion.fk", "smp_gym.prior.denoiser", "smp_gym.prior.schedule",
     "smp_gym.prior.checkpoint", "smp_gym.prior.score", "smp_gym.prior.sampling", "smp_gym.prior.train",
-    "smp_gym.prior.evaluate", "smp_gym.policy", "smp_gym.data", "smp_gym.cli",
+    "smp_gym.prior.evaluate", "smp_gym.tools.policy", "smp_gym.tools.data", "smp_gym.cli",
 ]  # fmt: skip
 HEAVY = ("mjlab", "warp", "mujoco_warp")
 
@@ -53,3 +61,48 @@ def test_this_test_process_has_not_imported_mjlab_when_run_alone():
               "sys.exit(3 if 'mjlab' in sys.modules else code)")  # fmt: skip
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def _lint_imports(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    exe = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
+    if not Path(exe).exists() and shutil.which(exe) is None:
+        pytest.fail("lint-imports not found: pip install -e '.[dev]' (import-linter)")
+    return subprocess.run([exe, "--no-cache", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_import_linter_contracts_hold():
+    """pyproject.toml [tool.importlinter]; grimp reads every import statement, in functions too."""
+    proc = _lint_imports(REPO)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "0 broken" in proc.stdout
+
+
+def test_every_top_level_module_is_placed_in_a_layer():
+    """A new smp_gym module must be named in the core contract or live in tools/adapters/cli,
+    so the layering check cannot silently skip it."""
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    cfg = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    core = next(c for c in cfg if c["id"] == "core")
+    placed = set(core["source_modules"]) | set(core["forbidden_modules"])
+    children = {f"smp_gym.{m.name}" for m in pkgutil.iter_modules([str(REPO / "smp_gym")])}
+    assert children - placed == set(), "add these to the 'core' contract (or move them to tools/)"
+
+
+def test_the_linter_sees_a_cycle_through_a_function_level_import(tmp_path):
+    """The checker itself: a cycle closed only inside a function (as the old
+    prior.checkpoint -> priors_manifest -> prior.train -> prior.checkpoint was) is reported."""
+    pkg = tmp_path / "cyc"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("def load():\n    from cyc import b\n    return b\n")
+    (pkg / "b.py").write_text("from cyc import a\n")
+    (tmp_path / ".importlinter").write_text(textwrap.dedent("""
+        [importlinter]
+        root_package = cyc
+        [importlinter:contract:acyclic]
+        name = no cycles
+        type = acyclic_siblings
+        ancestors = cyc
+    """))
+    proc = _lint_imports(tmp_path, "--config", ".importlinter")
+    assert proc.returncode != 0 and "1 broken" in proc.stdout, proc.stdout[-2000:]

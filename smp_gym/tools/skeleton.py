@@ -13,7 +13,7 @@ class SkeletonRenderer:
     """Draws bodies [B, 3] connected to their parents, from a camera that follows the root."""
 
     def __init__(self, parents: list[int], width: int = 320, height: int = 240) -> None:
-        from smp_gym.figures import pyplot
+        from smp_gym.tools.figures import pyplot
 
         plt = pyplot()
         self.parents = parents

@@ -1,4 +1,5 @@
-"""Look at a prior: sampled vs real joint trajectories, and sampled windows played on the G1."""
+"""Look at a prior: sampled vs real joint trajectories, sampled windows played on the G1, and
+its real-vs-corrupted evaluation (histograms, ROC curves)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def sample_and_plot(ckpt: str, n: int = 256, plot: Path | None = None, motions=N
 def plot_trajectories(samples, real, layout: FeatureLayout, path: Path, title: str = "",
                       per_panel: int = 24) -> Path:  # fmt: skip
     """One panel per joint: sampled windows (colour) over real windows (grey), radians vs frame."""
-    from smp_gym.figures import pyplot, save_figure
+    from smp_gym.tools.figures import pyplot, save_figure
 
     plt = pyplot()
 
@@ -64,7 +65,7 @@ def plot_trajectories(samples, real, layout: FeatureLayout, path: Path, title: s
 def render_windows(windows: torch.Tensor, path: Path, layout: FeatureLayout | None = None,
                    repeats: int = 2, width: int = 320, height: int = 240) -> Path:  # fmt: skip
     """Play windows [n, W, F] kinematically on the G1 (each ``repeats`` times, half speed)."""
-    from smp_gym.render import configure_gl, render_failure_hint, write_video
+    from smp_gym.tools.render import configure_gl, render_failure_hint, write_video
 
     configure_gl()
     import mujoco
@@ -96,3 +97,31 @@ def render_windows(windows: torch.Tensor, path: Path, layout: FeatureLayout | No
                 images.append(renderer.render().copy())
     renderer.close()
     return write_video(images, path, fps=25.0)
+
+
+def plot_evaluation(results: dict[str, dict], path: str | Path) -> Path:
+    """Histograms of log SDS error (real vs each corruption) and ROC curves, one row per prior."""
+    from smp_gym.tools.figures import pyplot, save_figure
+
+    plt = pyplot()
+    names = list(results)
+    fig, axes = plt.subplots(len(names), 2, figsize=(10, 3.2 * len(names)), squeeze=False)
+    for row, name in zip(axes, names, strict=True):
+        errs = results[name]["_errors"]
+        bins = np.linspace(np.log10(min(e.min() for e in errs.values()) + 1e-9),
+                           np.log10(max(e.max() for e in errs.values()) + 1e-9), 60)  # fmt: skip
+        for label, e in errs.items():
+            row[0].hist(np.log10(e + 1e-9), bins=bins, alpha=0.5, label=label, density=True)
+            if label != "real":
+                thr = np.sort(np.concatenate([errs["real"], e]))[::-1]
+                tpr = [(e >= t).mean() for t in thr]
+                fpr = [(errs["real"] >= t).mean() for t in thr]
+                auc = results[name]["corruptions"][label]["auc"]
+                row[1].plot(fpr, tpr, label=f"{label} (AUC {auc:.3f})")
+        row[0].set(title=f"{name}: SDS error", xlabel="log10 error", ylabel="density")
+        row[0].legend(fontsize=8)
+        row[1].plot([0, 1], [0, 1], "k:", lw=0.8)
+        row[1].set(title=f"{name}: real vs corrupted ROC", xlabel="false positive rate",
+                   ylabel="true positive rate")  # fmt: skip
+        row[1].legend(fontsize=8, loc="lower right")
+    return save_figure(fig, path, dpi=110)

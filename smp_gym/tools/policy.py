@@ -82,7 +82,7 @@ def _reward_state(env) -> dict:
 
 
 def save_bundle(bundle: dict, path: str | Path) -> Path:
-    from smp_gym.prior.checkpoint import atomic_write
+    from smp_gym.files import atomic_write
 
     return atomic_write(Path(path), lambda tmp: torch.save(bundle, tmp))
 
@@ -124,16 +124,18 @@ def make_env_for(bundle: dict, num_envs: int, device, seed: int, render_mode: st
 
 @torch.no_grad()
 def evaluate(checkpoint: str | Path, episodes: int = 16, num_envs: int = 8, device="auto", seed: int = 0) -> dict:
-    """Roll out the deterministic policy until ``episodes`` episodes end; aggregate their stats."""
+    """Roll out the deterministic policy until ``episodes`` episodes end; aggregate their stats
+    and the task's declared metrics (``env.metric_specs``)."""
     from smp_gym.device import resolve_device
 
     dev = resolve_device(device)
     policy, bundle = load_bundle(checkpoint, dev)
     env = make_env_for(bundle, num_envs, dev, seed)
+    u = env.unwrapped
     obs, _ = env.reset(seed=seed)
     rows: list[dict] = []
     steps = 0
-    limit = (episodes // num_envs + 2) * env.unwrapped.max_episode_steps
+    limit = (episodes // num_envs + 2) * u.max_episode_steps
     while len(rows) < episodes and steps < limit:
         obs, _, terminated, truncated, info = env.step(policy(obs))
         steps += 1
@@ -144,32 +146,33 @@ def evaluate(checkpoint: str | Path, episodes: int = 16, num_envs: int = 8, devi
                     "return": float(fin["episode_return"][i]), "length": int(fin["episode_length"][i]),
                     "smp_reward": float(fin["episode_smp_reward"][i]), "sds_error": float(fin["episode_sds_error"][i]),
                     "task_return": float(fin["episode_task_return"][i]), "terminated": bool(terminated[i]),
-                    **{k: float(v[i]) for k, v in fin["metrics"].items()},
+                    **{k: float(v[i]) for k, v in fin.get("metrics", {}).items()},
                 })  # fmt: skip
     env.close()
-    return summarize(bundle["task"], rows[:episodes], env.unwrapped.max_episode_steps)
+    return summarize(bundle["task"], rows[:episodes], u.metric_specs, u.sim.step_dt)
 
 
-def summarize(task: str, rows: list[dict], max_steps: int) -> dict:
-    """Episode statistics plus the task's own success measures."""
+def summarize(task: str, rows: list[dict], metric_specs: dict, step_dt: float) -> dict:
+    """Episode statistics, the mean episode value of each declared metric (key: its name) and,
+    when the task declares a ``success`` metric, the success rate (mean of its values in [0, 1])
+    and the mean length of the successful episodes. ``metric_titles`` holds each metric's label
+    and unit for display. Terminations are falls, self-collisions or unnatural motion."""
     if not rows:
         raise ConfigError("evaluate: no episode finished; raise --episodes' step budget.")
     mean = lambda k: sum(r[k] for r in rows) / len(rows)  # noqa: E731
     out = {"task": task, "episodes": len(rows), "episode_return": mean("return"),
-           "episode_length": mean("length"), "mean_r_smp": mean("smp_reward"),
-           "mean_sds_error": mean("sds_error"), "task_return": mean("task_return"),
-           "terminated_rate": mean("terminated")}  # fmt: skip
-    if "vel_error" in rows[0]:
-        out["velocity_tracking_error"] = mean("vel_error")
-    if "at_goal" in rows[0]:
-        out["goal_success_rate"] = sum(r["at_goal"] > 0 for r in rows) / len(rows)
-        out["mean_goal_distance"] = mean("goal_distance")
-    if "standing" in rows[0]:
-        stood = [r for r in rows if not r["terminated"] and r["length"] < max_steps]
-        out["stand_up_rate"] = len(stood) / len(rows)
-        out["stand_up_time_s"] = (sum(r["length"] for r in stood) / len(stood) * 0.02) if stood else None
-    else:
-        out["fall_rate"] = out["terminated_rate"]
+           "episode_length": mean("length"), "episode_length_s": mean("length") * step_dt,
+           "mean_r_smp": mean("smp_reward"), "mean_sds_error": mean("sds_error"),
+           "task_return": mean("task_return"), "fall_rate": mean("terminated")}  # fmt: skip
+    for name in metric_specs:
+        out[name] = mean(name)
+    success = next((m for m in metric_specs.values() if m.success), None)
+    if success is not None:
+        out["success_metric"] = success.name
+        out["success_rate"] = mean(success.name)
+        won = [r for r in rows if r[success.name] >= 0.5]
+        out["success_episode_length_s"] = sum(r["length"] for r in won) / len(won) * step_dt if won else None
+    out["metric_titles"] = {name: m.title for name, m in metric_specs.items()}
     return out
 
 
@@ -177,40 +180,53 @@ def summarize(task: str, rows: list[dict], max_steps: int) -> dict:
 def play(checkpoint, out: Path | None = None, steps: int = 250, num_envs: int = 1, device="auto",
          seed: int = 0) -> Path:  # fmt: skip
     """Render env 0 of a policy rollout to ``out`` (.mp4 or .gif): MuJoCo's offscreen renderer, or
-    a stick figure when no OpenGL backend is available."""
+    a stick figure (one warning saying how to get the real view) when no OpenGL backend works."""
     from smp_gym.device import resolve_device
-    from smp_gym.render import configure_gl, write_video
+    from smp_gym.tools.render import NO_GL_HINT, configure_gl, offscreen_backend, write_video
 
     configure_gl()
     dev = resolve_device(device)
     policy, bundle = load_bundle(checkpoint, dev)
-    try:
-        env = make_env_for(bundle, num_envs, dev, seed, render_mode="rgb_array")
-        draw = env.render
-    except Exception as err:  # noqa: BLE001 - no GL backend: fall back to the stick figure
+    env, draw, problem = None, None, NO_GL_HINT
+    if offscreen_backend() is not None:
+        try:
+            env = make_env_for(bundle, num_envs, dev, seed, render_mode="rgb_array")
+            obs, _ = env.reset(seed=seed)
+            frames = [env.render()]
+            draw = env.render
+        except Exception as err:  # noqa: BLE001 - GL backends fail in assorted ways: fall back
+            if env is not None:
+                env.close()
+            problem = f"offscreen rendering failed ({type(err).__name__}: {err}); {NO_GL_HINT}"
+    if draw is None:
         import warnings
 
-        from smp_gym.skeleton import SkeletonRenderer
-
-        warnings.warn(f"offscreen rendering unavailable ({err}); drawing a stick figure instead. "
-                      "Install libosmesa6 (CPU) or use MUJOCO_GL=egl (GPU) for the MuJoCo view.", stacklevel=2)  # fmt: skip
+        warnings.warn(problem, stacklevel=2)
         env = make_env_for(bundle, num_envs, dev, seed)
-        sim = env.unwrapped.sim
-        robot = sim.scene["robot"]
-        ids = [int(i) for i in robot.data.indexing.body_ids.tolist()]
-        parents = [ids.index(int(sim.mj_model.body_parentid[b])) if int(sim.mj_model.body_parentid[b]) in ids
-                   else -1 for b in ids]  # fmt: skip
-        skeleton = SkeletonRenderer(parents)
-        draw = lambda: skeleton.render((robot.data.body_link_pos_w[0] - sim.scene.env_origins[0]).cpu().numpy())  # noqa: E731
-    obs, _ = env.reset(seed=seed)
-    frames = [draw()]
+        draw = _stick_figure(env)
+        obs, _ = env.reset(seed=seed)
+        frames = [draw()]
     for _ in range(steps):
         obs, *_ = env.step(policy(obs))
         frames.append(draw())
+    fps = 1.0 / env.unwrapped.sim.step_dt
     env.close()
     ckpt = Path(checkpoint)
     out = Path(out) if out else (ckpt if ckpt.is_dir() else ckpt.parent) / "play.mp4"
-    return write_video(frames, out, fps=50.0)
+    return write_video(frames, out, fps=fps)
+
+
+def _stick_figure(env):
+    """A frame function drawing env 0's bodies as a stick figure (no OpenGL needed)."""
+    from smp_gym.tools.skeleton import SkeletonRenderer
+
+    sim = env.unwrapped.sim
+    robot = sim.scene["robot"]
+    ids = [int(i) for i in robot.data.indexing.body_ids.tolist()]
+    parent = [int(sim.sim.mj_model.body_parentid[b]) for b in ids]
+    skeleton = SkeletonRenderer([ids.index(p) if p in ids else -1 for p in parent])
+    origin = sim.scene.env_origins[0]
+    return lambda: skeleton.render((robot.data.body_link_pos_w[0] - origin).cpu().numpy())
 
 
 def export_onnx(checkpoint, out: Path | None = None) -> Path:

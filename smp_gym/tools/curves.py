@@ -8,7 +8,9 @@ TensorBoard, each library with its own tag spelling and x-axis unit:
 - rsl_rl: ``Episode/SMP/r_smp`` at the iteration → env steps = step × num_envs × steps per env.
 
 ``load_run`` reads a run folder written by an example (``args.json`` + the library's events) and
-returns each curve in env steps; ``plot_runs`` draws one panel per quantity.
+returns each curve in env steps; ``plot_runs`` draws one panel per quantity. Task metrics are
+whatever the task declares (``TaskSpec.metrics``, logged as ``Task / <name>``): their panels take
+the label and unit the examples record in ``args.json`` (the metric's name when absent).
 """
 
 from __future__ import annotations
@@ -18,23 +20,32 @@ import re
 from pathlib import Path
 
 from smp_gym.errors import ConfigError
-from smp_gym.figures import pyplot, save_figure
+from smp_gym.tools.figures import pyplot, save_figure
 
-# panel title -> normalized tag suffix (lower case, no separators)
+# panel title -> normalized tag suffix (lower case, no separators); task metrics are added per run
 CURVES = {
     "episode return": "episodeepisodereturn",
     "episode length (steps)": "episodeepisodelength",
     "task reward (per step)": "smptaskreward",
     "r_smp (per step)": "smprsmp",
     "SDS error (per step)": "smpsdserror",
-    "velocity-tracking error (m/s)": "taskvelerror",
-    "facing error (rad)": "taskfaceerror",
-    "goal distance (m)": "taskgoaldistance",
-    "at goal (share of envs)": "taskatgoal",
-    "head height (m)": "taskheadheight",
-    "standing (share of envs)": "taskstanding",
     "terminated (share of episodes)": "episodeterminatedfraction",
 }
+
+
+def _metric_name(tag: str) -> str | None:
+    """``vel_error`` from a per-step task-metric tag: ``Task / vel_error`` (skrl), ``Task/vel_error``
+    (SB3), ``Episode/Task/vel_error`` (rsl_rl)."""
+    parts = [p.strip() for p in tag.split("/")]
+    if len(parts) >= 2 and parts[-2].lower() == "task":
+        return parts[-1]
+    return None
+
+
+def _metric_title(name: str, declared: dict) -> str:
+    d = declared.get(name, {})
+    unit = d.get("unit", "")
+    return f"{d.get('label') or name}{f' [{unit}]' if unit else ''} (per step)"
 
 
 def _norm(tag: str) -> str:
@@ -64,17 +75,21 @@ def load_run(run: str | Path) -> dict[str, tuple[list[float], list[float]]]:
     events = sorted(run.rglob("events.out.tfevents.*"))
     if not events:
         raise ConfigError(f"curves: no TensorBoard events under {run}; was the run started with logging?")
+    declared = args.get("metrics", {})
     curves: dict[str, tuple[list[float], list[float]]] = {}
     for ev in events:
         acc = EventAccumulator(str(ev), size_guidance={"scalars": 0})
         acc.Reload()
         for tag in acc.Tags()["scalars"]:
-            for title, suffix in CURVES.items():
-                if _norm(tag).endswith(suffix) and title not in curves:
-                    pts = acc.Scalars(tag)
-                    curves[title] = ([p.step * per_step for p in pts], [p.value for p in pts])
+            name = _metric_name(tag)
+            title = _metric_title(name, declared) if name else next(
+                (t for t, suffix in CURVES.items() if _norm(tag).endswith(suffix)), None)
+            if title is not None and title not in curves:
+                pts = acc.Scalars(tag)
+                curves[title] = ([p.step * per_step for p in pts], [p.value for p in pts])
     if not curves:
-        raise ConfigError(f"curves: {run}'s events hold none of the SMP tags ({', '.join(CURVES)}).")
+        raise ConfigError(f"curves: {run}'s events hold none of the SMP tags ({', '.join(CURVES)}, "
+                          "Task / <metric>).")  # fmt: skip
     return curves
 
 
@@ -91,6 +106,7 @@ def plot_runs(runs: list[str | Path], out: str | Path, smooth: int = 10) -> Path
     plt = pyplot()
     loaded = {Path(r).name: load_run(r) for r in runs}
     titles = [t for t in CURVES if any(t in c for c in loaded.values())]
+    titles += sorted({t for c in loaded.values() for t in c if t not in CURVES})  # task metrics
     cols = min(3, len(titles))
     rows = -(-len(titles) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.3 * cols, 3.0 * rows), squeeze=False)

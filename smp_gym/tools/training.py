@@ -1,0 +1,150 @@
+"""Small helpers the example trainers share (run folders, sizing, final artifacts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from smp_gym.device import resolve_device
+
+
+def default_num_envs(device: torch.device) -> int:
+    """4096 envs on a GPU, 16 on a CPU (about 10 minutes of training per 150 PPO iterations on
+    a 2-core machine)."""
+    return 4096 if device.type == "cuda" else 16
+
+
+def default_iterations(device: torch.device) -> int:
+    return 1500 if device.type == "cuda" else 150
+
+
+def rank_info() -> tuple[int, int, int]:
+    """(rank, local_rank, world_size) from torchrun's environment (0, 0, 1 without torchrun)."""
+    return int(os.getenv("RANK", "0")), int(os.getenv("LOCAL_RANK", "0")), int(os.getenv("WORLD_SIZE", "1"))
+
+
+def setup_device_and_seed(device: str, seed: int) -> tuple[torch.device, int]:
+    """Device and seed of this process: under torchrun, ``cuda:$LOCAL_RANK`` and ``seed + rank``."""
+    rank, local_rank, world = rank_info()
+    dev = resolve_device(device)
+    if dev.type == "cuda" and world > 1:
+        dev = torch.device("cuda", local_rank)
+    return dev, seed + rank
+
+
+def env_overrides(prior: str | None = None, gsi_pool_size: int | None = None) -> dict:
+    """make_vec overrides from the examples' flags (only the ones that were given)."""
+    out: dict = {}
+    if prior:
+        out["prior"] = prior
+    if gsi_pool_size:
+        out["gsi"] = {"pool_size": gsi_pool_size, "batch_size": min(1024, gsi_pool_size)}
+    return out
+
+
+def make_run_dir(out: Path, task: str, library: str, name: str | None = None) -> Path:
+    """RUN_DIR = OUT/NAME (default ``<task>_<library>_<time>``). The examples call it only once
+    their env is built, so a run that fails to start leaves no folder that looks like a run."""
+    run = Path(out) / (name or f"{task}_{library}_{time.strftime('%Y%m%d-%H%M%S')}")
+    run.mkdir(parents=True, exist_ok=True)
+    return run
+
+
+def write_json(path: Path, obj) -> None:
+    Path(path).write_text(json.dumps(obj, indent=2, default=str))
+
+
+def write_args(run_dir: Path, args, env, **resolved) -> None:
+    """RUN_DIR/args.json: the script's ``Args``, the values resolved at run time (``num_envs``,
+    ``iterations``, ``device``) and the task's metric declarations (label, unit), which
+    ``smp-gym curves`` reads to title its panels."""
+    import dataclasses
+
+    metrics = {name: {"label": m.label or name, "unit": m.unit, "lower_is_better": m.lower_is_better,
+                      "success": m.success} for name, m in env.unwrapped.metric_specs.items()}  # fmt: skip
+    write_json(Path(run_dir) / "args.json", {**dataclasses.asdict(args), **resolved, "metrics": metrics})
+
+
+def finish(run_dir: Path, bundle: dict, video: bool, video_steps: int, device: torch.device) -> None:
+    """Save the policy bundle, then render a clip of it (a failure to render only warns)."""
+    from smp_gym.tools.policy import play, save_bundle
+
+    path = save_bundle(bundle, run_dir / "policy.pt")
+    print(f"policy: {path}")
+    if video:
+        try:
+            print(f"video: {play(path, out=run_dir / 'play.mp4', steps=video_steps, device=device)}")
+        except Exception as err:  # noqa: BLE001 - rendering is optional, the checkpoint is not
+            print(f"warning: could not render a clip ({err})")
+
+
+class ProgressStats:
+    """What people watch while training, from the env's step info: the mean return and length of
+    the episodes that ended, r_smp per step, the task's error metric per step (the first declared
+    metric with ``lower_is_better``) and its success metric over ended episodes.
+
+    ``update`` only adds tensors on the env's device (no host sync); ``postfix`` reads them once
+    and starts a new window. Episode values carry over windows in which no episode ended."""
+
+    def __init__(self, env) -> None:
+        u = env.unwrapped
+        specs = getattr(u, "metric_specs", {})
+        self.error = next((m for m in specs.values() if m.lower_is_better), None)
+        self.success = next((m for m in specs.values() if m.success), None)
+        self._sums = torch.zeros(7, device=u.device)  # ret, len, n, smp, steps, error, success
+        self._last = {"return": "-", "len": "-"}
+
+    def update(self, info: dict) -> None:
+        s = self._sums
+        s[3] += info["smp_reward"].float().mean()
+        s[4] += 1
+        if self.error is not None:
+            s[5] += info["metrics"][self.error.name].float().mean()
+        if "final_info" in info:
+            done, fin = info["_final_info"].float(), info["final_info"]
+            s[0] += (fin["episode_return"] * done).sum()
+            s[1] += (fin["episode_length"].float() * done).sum()
+            s[2] += done.sum()
+            if self.success is not None:
+                s[6] += (fin["metrics"][self.success.name].float() * done).sum()
+
+    def postfix(self) -> dict[str, str]:
+        ret, length, n, smp, steps, err, success = self._sums.tolist()
+        self._sums.zero_()
+        if n > 0:
+            self._last = {"return": f"{ret / n:.2f}", "len": f"{length / n:.0f}"}
+            if self.success is not None:
+                self._last[self.success.name] = f"{success / n:.0%}"
+        out = dict(self._last)
+        if steps > 0:
+            out["r_smp"] = f"{smp / steps:.3f}"
+            if self.error is not None:
+                out[self.error.name] = f"{err / steps:.3f}" + (f" {self.error.unit}" if self.error.unit else "")
+        return out
+
+
+class ProgressBar:
+    """A tqdm bar over PPO iterations whose postfix (:class:`ProgressStats`) is refreshed at the
+    end of each iteration. Call :meth:`step` with the env's info after every env step."""
+
+    def __init__(self, env, iterations: int, steps_per_iteration: int, disable: bool = False) -> None:
+        from tqdm import tqdm
+
+        self.stats = ProgressStats(env)
+        self.steps_per_iteration = steps_per_iteration
+        self._steps = 0
+        self.bar = tqdm(total=iterations, unit="it", desc="PPO", disable=disable, dynamic_ncols=True)
+
+    def step(self, info: dict) -> None:
+        self.stats.update(info)
+        self._steps += 1
+        if self._steps % self.steps_per_iteration == 0:
+            self.bar.set_postfix(self.stats.postfix(), refresh=False)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()

@@ -1,0 +1,92 @@
+"""Keep triton loadable next to Mesa's OpenGL (``MUJOCO_GL=osmesa``, or ``egl`` on Mesa).
+
+PyOpenGL loads ``libOSMesa`` with ``RTLD_GLOBAL`` (and Mesa's EGL loads its llvmpipe driver when
+a context is made), which puts Mesa's ``libLLVM`` into the process's global symbol scope.
+triton's ``libtriton.so`` carries its own LLVM; loaded *after* Mesa, its LLVM symbols bind to
+Mesa's copy and its static initializers segfault. That happens as soon as anything imports
+triton: ``torch.optim.Adam`` does (via ``torch._dynamo``), and so does ``torch.compile``.
+Loaded *before* Mesa, triton is safe. Measured on this project's CPU machine (Mesa 23, triton
+3.8): ``import mujoco; import triton`` with ``MUJOCO_GL=osmesa`` exits with SIGSEGV, the reverse
+order runs; the same for ``MUJOCO_GL=egl`` once a Mesa EGL context has rendered.
+
+:func:`install` (run by ``import smp_gym``, stdlib only, no cost) registers an import hook that
+imports triton just before ``mujoco`` or ``OpenGL`` is first imported, unless ``MUJOCO_GL`` then
+names a backend without Mesa (``glfw``, ``disable``). (mjlab sets ``MUJOCO_GL=egl`` when it is
+unset, so unset counts as egl.) If Mesa's GL is already in the process when smp_gym is imported,
+preloading is too late: triton is then blocked for this process (``sys.modules["triton"] =
+None``: ``import triton`` raises ModuleNotFoundError and ``importlib.util.find_spec`` returns
+None, which torch reads as "no triton"; CPU ``torch.compile`` does not need it) and one warning
+says how to keep it.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.util
+import os
+import sys
+import warnings
+
+_TRIGGERS = ("mujoco", "OpenGL")
+_NO_MESA = ("glfw", "disable", "disabled", "off", "false", "0", "cgl", "wgl", "glx")
+
+
+def mesa_possible() -> bool:
+    """Whether the GL backend ``MUJOCO_GL`` names (now) may load Mesa's LLVM."""
+    return os.environ.get("MUJOCO_GL", "").strip().lower() not in _NO_MESA
+
+
+def mesa_loaded() -> bool:
+    """Whether Mesa's GL is already in this process through PyOpenGL: its OSMesa platform (which
+    dlopens libOSMesa RTLD_GLOBAL), or PyOpenGL plus a mapped libLLVM (Mesa's EGL llvmpipe). A
+    library opened RTLD_LOCAL without PyOpenGL, as ``smp_gym.tools.render``'s probe does, is
+    harmless and not counted."""
+    if "OpenGL.platform.osmesa" in sys.modules or "mujoco.osmesa" in sys.modules:
+        return True
+    if "OpenGL" not in sys.modules:
+        return False
+    try:
+        with open("/proc/self/maps") as f:
+            return "libLLVM" in f.read()
+    except OSError:  # not Linux: no Mesa llvmpipe to worry about
+        return False
+
+
+class _PreloadTriton(importlib.abc.MetaPathFinder):
+    """Imports triton right before the first import of mujoco / PyOpenGL, then steps aside."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname in _TRIGGERS:
+            sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _PreloadTriton)]
+            if mesa_possible() and not mesa_loaded():
+                try:
+                    import triton  # noqa: F401
+                except Exception:  # noqa: BLE001 - a broken triton must not break `import mujoco`
+                    pass
+        return None
+
+
+def install() -> str:
+    """Arrange for triton to load before Mesa (or block it when too late). Returns what it did:
+    ``"off"`` (triton absent or already loaded, or mujoco already imported without Mesa),
+    ``"hook"`` or ``"blocked"``. Idempotent; cheap (no import happens here)."""
+    if "triton" in sys.modules:
+        return "blocked" if sys.modules["triton"] is None else "off"
+    if any(m in sys.modules for m in _TRIGGERS) and not mesa_loaded():
+        return "off"  # mujoco/PyOpenGL are in without Mesa's LLVM; nothing to order
+    if importlib.util.find_spec("triton") is None:
+        return "off"
+    if mesa_loaded():
+        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _PreloadTriton)]
+        sys.modules["triton"] = None  # Python's own idiom: `import triton` -> ModuleNotFoundError
+        warnings.warn(
+            "Mesa's OpenGL (MUJOCO_GL=osmesa or Mesa EGL) was loaded before smp_gym was imported: "
+            "triton, which segfaults when loaded after Mesa, is disabled in this process, so torch "
+            "runs without it. To keep triton, import smp_gym before mujoco/mjlab.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return "blocked"
+    if not any(isinstance(f, _PreloadTriton) for f in sys.meta_path):
+        sys.meta_path.insert(0, _PreloadTriton())
+    return "hook"
