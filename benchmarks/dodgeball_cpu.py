@@ -15,7 +15,7 @@ import gymnasium
 import torch
 
 import smp_gym  # noqa: F401
-from smp_gym.bench import _throughput, machine, raw_env
+from smp_gym.tools.bench import _throughput, machine, raw_env
 
 TASKS = ("SmpSteeringG1-v0", "SmpDodgeballG1-v0")
 
