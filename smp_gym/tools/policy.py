@@ -156,7 +156,8 @@ def summarize(task: str, rows: list[dict], metric_specs: dict, step_dt: float) -
     """Episode statistics, the mean episode value of each declared metric (key: its name) and,
     when the task declares a ``success`` metric, the success rate (mean of its values in [0, 1])
     and the mean length of the successful episodes. ``metric_titles`` holds each metric's label
-    and unit for display. Terminations are falls, self-collisions or unnatural motion."""
+    and unit for display; metrics summed over an episode also get ``<name>_per_min``.
+    Terminations are falls, self-collisions, unnatural motion or a task's own (Dodgeball's hits)."""
     if not rows:
         raise ConfigError("evaluate: no episode finished; raise --episodes' step budget.")
     mean = lambda k: sum(r[k] for r in rows) / len(rows)  # noqa: E731
@@ -164,8 +165,11 @@ def summarize(task: str, rows: list[dict], metric_specs: dict, step_dt: float) -
            "episode_length": mean("length"), "episode_length_s": mean("length") * step_dt,
            "mean_r_smp": mean("smp_reward"), "mean_sds_error": mean("sds_error"),
            "task_return": mean("task_return"), "fall_rate": mean("terminated")}  # fmt: skip
-    for name in metric_specs:
+    minutes = sum(r["length"] for r in rows) * step_dt / 60.0
+    for name, m in metric_specs.items():
         out[name] = mean(name)
+        if m.reduce == "sum":  # counts (e.g. Dodgeball's dodges): also per minute of play
+            out[f"{name}_per_min"] = sum(r[name] for r in rows) / minutes
     success = next((m for m in metric_specs.values() if m.success), None)
     if success is not None:
         out["success_metric"] = success.name
