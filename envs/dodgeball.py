@@ -42,8 +42,14 @@ WEIGHTED_SUM_PRESET = {"mode": "weighted_sum", "task_weight": 1.2, "smp_weight":
 
 
 # ------------------------------------------------------------------ pure math (tensors only)
-def launch_velocity(launch_pos: Tensor, target_pos: Tensor, target_vel: Tensor, speed: Tensor,
-                    aim_noise: Tensor, gravity: Tensor) -> tuple[Tensor, Tensor]:  # fmt: skip
+def launch_velocity(
+    launch_pos: Tensor,
+    target_pos: Tensor,
+    target_vel: Tensor,
+    speed: Tensor,
+    aim_noise: Tensor,
+    gravity: Tensor,
+) -> tuple[Tensor, Tensor]:
     """Ballistic launch at a moving target. Flight time ``T = |target - launch| / speed``; aim
     point ``target + T·target_vel + aim_noise``; velocity ``(aim - launch) / T - g·T/2``, so
     ``launch + v·T + g·T²/2 = aim``. Shapes: [N,3], [N,3], [N,3], [N], [N,3], [3] -> [N,3], [N]."""
@@ -57,8 +63,16 @@ def velocity_change(v_now: Tensor, v_prev: Tensor, gravity: Tensor, dt: float) -
     return (v_now - v_prev - gravity * dt).norm(dim=-1)
 
 
-def hit_rule(ball_pos: Tensor, body_pos: Tensor, force_xy: Tensor, dv: Tensor, *, near: float = 0.8,
-             min_force: float = 0.1, min_dv: float = 1.5) -> Tensor:  # fmt: skip
+def hit_rule(
+    ball_pos: Tensor,
+    body_pos: Tensor,
+    force_xy: Tensor,
+    dv: Tensor,
+    *,
+    near: float = 0.8,
+    min_force: float = 0.1,
+    min_dv: float = 1.5,
+) -> Tensor:
     """Ball within ``near`` of any body AND (xy contact force > min_force OR dv > min_dv).
     Shapes: [N,3], [N,B,3], [N], [N] -> [N] bool."""
     close = (body_pos - ball_pos[:, None]).norm(dim=-1).amin(dim=-1) < near
@@ -88,8 +102,14 @@ def ball_spec() -> mujoco.MjSpec:
     spec = mujoco.MjSpec()
     body = spec.worldbody.add_body(name="ball")
     body.add_freejoint(name="ball")
-    body.add_geom(name="ball", type=mujoco.mjtGeom.mjGEOM_SPHERE, size=(BALL_RADIUS, 0, 0),
-                  mass=BALL_MASS, rgba=BALL_RGBA, condim=1)  # fmt: skip
+    body.add_geom(
+        name="ball",
+        type=mujoco.mjtGeom.mjGEOM_SPHERE,
+        size=(BALL_RADIUS, 0, 0),
+        mass=BALL_MASS,
+        rgba=BALL_RGBA,
+        condim=1,
+    )
     return spec
 
 
@@ -109,7 +129,9 @@ class BallLauncher(CommandTerm):
         self.torso = self.robot.body_names.index("torso_link")
         self.q_adr = self.ball.data.indexing.free_joint_q_adr
         self.v_adr = self.ball.data.indexing.free_joint_v_adr
-        self.gravity = torch.tensor(env.sim.mj_model.opt.gravity, dtype=torch.float32, device=self.device)
+        self.gravity = torch.tensor(
+            env.sim.mj_model.opt.gravity, dtype=torch.float32, device=self.device
+        )
         self.contact = env.scene.sensors["ball_contact"]
         z = lambda: torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)  # noqa: E731
         self.pending, self.resolved, self.hit, self.dodged = z(), z(), z(), z()
@@ -149,8 +171,15 @@ class BallLauncher(CommandTerm):
         self.prev_vel = torch.where(scope[:, None], vel, self.prev_vel)
         h = self.robot.data.heading_w
         rel = pos - self.robot.data.root_link_pos_w
-        self._command[:] = torch.cat((to_heading_frame(rel[:, :2], h), rel[:, 2:],
-                                      to_heading_frame(vel[:, :2], h), vel[:, 2:]), dim=-1)  # fmt: skip
+        self._command[:] = torch.cat(
+            (
+                to_heading_frame(rel[:, :2], h),
+                rel[:, 2:],
+                to_heading_frame(vel[:, :2], h),
+                vel[:, 2:],
+            ),
+            dim=-1,
+        )
 
     def _launch(self, mask: Tensor) -> None:
         """Launch the ball where ``mask`` (computed for every env, written where masked: no sync)."""
@@ -158,16 +187,21 @@ class BallLauncher(CommandTerm):
         angle = torch.empty(n, device=dev).uniform_(-math.pi, math.pi)
         dist = torch.empty(n, device=dev).uniform_(*c.distance_range)
         start = torch.empty(n, 3, device=dev)
-        start[:, :2] = self.robot.data.root_link_pos_w[:, :2] + dist[:, None] * torch.stack((angle.cos(), angle.sin()), -1)
-        start[:, 2] = self.env.scene.env_origins[:, 2] + torch.empty(n, device=dev).uniform_(*c.height_range)
+        start[:, :2] = self.robot.data.root_link_pos_w[:, :2] + dist[:, None] * torch.stack(
+            (angle.cos(), angle.sin()), -1
+        )
+        start[:, 2] = self.env.scene.env_origins[:, 2] + torch.empty(n, device=dev).uniform_(
+            *c.height_range
+        )
         speed = torch.empty(n, device=dev).uniform_(*c.speed_range)
         noise = c.aim_noise * torch.randn(n, 3, device=dev)
         vel, _ = launch_velocity(start, *self.torso_state(), speed, noise, self.gravity)
         qpos = torch.cat((start, torch.tensor([1.0, 0, 0, 0], device=dev).expand(n, 4)), dim=-1)
         d = self.ball.data.data
         d.qpos[:, self.q_adr] = torch.where(mask[:, None], qpos, d.qpos[:, self.q_adr])
-        d.qvel[:, self.v_adr] = torch.where(mask[:, None], torch.cat((vel, torch.zeros_like(vel)), -1),
-                                            d.qvel[:, self.v_adr])  # fmt: skip
+        d.qvel[:, self.v_adr] = torch.where(
+            mask[:, None], torch.cat((vel, torch.zeros_like(vel)), -1), d.qvel[:, self.v_adr]
+        )
         self.resolved &= ~mask
 
     def detect(self) -> Tensor:
@@ -175,8 +209,15 @@ class BallLauncher(CommandTerm):
         pos, vel = self.ball_state()
         dv = velocity_change(vel, self.prev_vel, self.gravity, self.env.step_dt)
         force_xy = self.contact.data.force_history[..., :2].norm(dim=-1).flatten(1).amax(dim=1)
-        self.hit = hit_rule(pos, self.robot.data.body_link_pos_w, force_xy, dv, near=self.cfg.hit_distance,
-                            min_force=self.cfg.hit_force, min_dv=self.cfg.hit_velocity_change)  # fmt: skip
+        self.hit = hit_rule(
+            pos,
+            self.robot.data.body_link_pos_w,
+            force_xy,
+            dv,
+            near=self.cfg.hit_distance,
+            min_force=self.cfg.hit_force,
+            min_dv=self.cfg.hit_velocity_change,
+        )
         flying = (vel.norm(dim=-1) > 0) & ~self.resolved
         self.dodged = flying & ~self.hit & passed(pos, vel, self.torso_state()[0])
         self.resolved |= self.hit | self.dodged
@@ -258,25 +299,40 @@ def _ball_obs(env) -> Tensor:
 
 def make_sim_cfg(task: DodgeballCfg, sim: SimCfg, episode_length_s: float):
     cfg = base_cfg(sim, episode_length_s=episode_length_s)
-    cfg.scene.entities["ball"] = EntityCfg(spec_fn=ball_spec, init_state=EntityCfg.InitialStateCfg(
-        pos=(0.0, 0.0, -task.park_depth)))  # fmt: skip
+    cfg.scene.entities["ball"] = EntityCfg(
+        spec_fn=ball_spec, init_state=EntityCfg.InitialStateCfg(pos=(0.0, 0.0, -task.park_depth))
+    )
     cfg.scene.spec_fn = _exclude_ground
-    cfg.scene.sensors = (*cfg.scene.sensors, ContactSensorCfg(
-        name="ball_contact", primary=ContactMatch(mode="body", pattern="ball", entity="ball"),
-        secondary=ContactMatch(mode="subtree", pattern="pelvis", entity="robot"),
-        fields=("force",), reduce="netforce", history_length=cfg.decimation))  # fmt: skip
+    cfg.scene.sensors = (
+        *cfg.scene.sensors,
+        ContactSensorCfg(
+            name="ball_contact",
+            primary=ContactMatch(mode="body", pattern="ball", entity="ball"),
+            secondary=ContactMatch(mode="subtree", pattern="pelvis", entity="robot"),
+            fields=("force",),
+            reduce="netforce",
+            history_length=cfg.decimation,
+        ),
+    )
     cfg.commands["ball"] = BallLauncherCfg(
-        resampling_time_range=tuple(task.relaunch_range_s), distance_range=tuple(task.distance_range),
-        height_range=tuple(task.height_range), speed_range=tuple(task.speed_range),
-        aim_noise=task.aim_noise, park_depth=task.park_depth, hit_distance=task.hit_distance,
-        hit_force=task.hit_force, hit_velocity_change=task.hit_velocity_change)  # fmt: skip
+        resampling_time_range=tuple(task.relaunch_range_s),
+        distance_range=tuple(task.distance_range),
+        height_range=tuple(task.height_range),
+        speed_range=tuple(task.speed_range),
+        aim_noise=task.aim_noise,
+        park_depth=task.park_depth,
+        hit_distance=task.hit_distance,
+        hit_force=task.hit_force,
+        hit_velocity_change=task.hit_velocity_change,
+    )
     for group in cfg.observations.values():
         group.terms["command"] = ObservationTermCfg(func=_ball_obs)
     cfg.rewards = {
-        "distance": RewardTermCfg(func=far_from_ball, weight=task.distance_weight,
-                                  params={"scale": task.distance_scale}),
+        "distance": RewardTermCfg(
+            func=far_from_ball, weight=task.distance_weight, params={"scale": task.distance_scale}
+        ),
         "still": RewardTermCfg(func=stand_still, weight=task.still_weight),
-    }  # fmt: skip
+    }
     cfg.terminations["hit"] = TerminationTermCfg(func=ball_hit)
     cfg.viewer.distance, cfg.viewer.elevation = 7.0, -15.0  # wide enough to see the ball come
     return cfg
@@ -293,8 +349,11 @@ def dodge_metric(env) -> Tensor:
 
 
 TASK = TaskSpec(
-    cfg_type=DodgeballCfg, make_sim_cfg=make_sim_cfg,
-    metrics=(Metric(name="hit", fn=hit_metric, reduce="max", label="hit", lower_is_better=True),
-             Metric(name="dodges", fn=dodge_metric, reduce="sum", label="balls dodged"),
-             Metric(name="ball_distance", fn=ball_distance, label="ball distance", unit="m")),
-)  # fmt: skip
+    cfg_type=DodgeballCfg,
+    make_sim_cfg=make_sim_cfg,
+    metrics=(
+        Metric(name="hit", fn=hit_metric, reduce="max", label="hit", lower_is_better=True),
+        Metric(name="dodges", fn=dodge_metric, reduce="sum", label="balls dodged"),
+        Metric(name="ball_distance", fn=ball_distance, label="ball distance", unit="m"),
+    ),
+)

@@ -33,12 +33,19 @@ class ForwardCfg:
 
 def make_sim_cfg(task: ForwardCfg, sim: SimCfg, episode_length_s: float):
     cfg = base_cfg(sim, episode_length_s=episode_length_s)
-    add_steering(cfg, speed_range=task.speed_range, resample_range_s=task.resample_range_s,
-                 random_direction=False, random_facing=False)  # fmt: skip
-    cfg.rewards = {"velocity": RewardTermCfg(func=command_velocity, weight=1.0,
-                                             params={"scale": task.velocity_scale})}  # fmt: skip
+    add_steering(
+        cfg,
+        speed_range=task.speed_range,
+        resample_range_s=task.resample_range_s,
+        random_direction=False,
+        random_facing=False,
+    )
+    cfg.rewards = {
+        "velocity": RewardTermCfg(
+            func=command_velocity, weight=1.0, params={"scale": task.velocity_scale}
+        )
+    }
     return cfg
 
 
-TASK = TaskSpec(cfg_type=ForwardCfg, make_sim_cfg=make_sim_cfg,
-                metrics=(VEL_ERROR,))  # fmt: skip
+TASK = TaskSpec(cfg_type=ForwardCfg, make_sim_cfg=make_sim_cfg, metrics=(VEL_ERROR,))

@@ -23,8 +23,13 @@ from smp_gym.sim.g1 import base_cfg
 from smp_gym.task import Metric, SmpTermination, TaskSpec
 
 
-def upward_reward(head_z: Tensor, head_vz: Tensor, target_vz: float = 0.25,
-                  height_threshold: float = 0.9, scale: float = 100.0) -> Tensor:  # fmt: skip
+def upward_reward(
+    head_z: Tensor,
+    head_vz: Tensor,
+    target_vz: float = 0.25,
+    height_threshold: float = 0.9,
+    scale: float = 100.0,
+) -> Tensor:
     """exp(-scale·min(v_z - target, 0)²) below ``height_threshold``, else 1. Shapes: [N]."""
     r = torch.exp(-scale * (head_vz - target_vz).clamp_max(0).square())
     return torch.where(head_z < height_threshold, r, torch.ones_like(r))
@@ -88,26 +93,41 @@ class GetupCfg:
 
     def __post_init__(self) -> None:
         if self.stand_hold_steps < 1 or self.smp_termination_grace_steps < 0:
-            raise ConfigError("task.stand_hold_steps must be >= 1 and smp_termination_grace_steps >= 0.")
+            raise ConfigError(
+                "task.stand_hold_steps must be >= 1 and smp_termination_grace_steps >= 0."
+            )
         t = self.smp_termination_threshold
         if t is not None and not 0 < t < 1:
-            raise ConfigError(f"task.smp_termination_threshold: received {t}; need 0 < t < 1 or None.")
+            raise ConfigError(
+                f"task.smp_termination_threshold: received {t}; need 0 < t < 1 or None."
+            )
         if not self.smp_termination_ws > 0:
-            raise ConfigError(f"task.smp_termination_ws: received {self.smp_termination_ws}; must be > 0.")
+            raise ConfigError(
+                f"task.smp_termination_ws: received {self.smp_termination_ws}; must be > 0."
+            )
 
 
 def make_sim_cfg(task: GetupCfg, sim: SimCfg, episode_length_s: float):
-    cfg = base_cfg(sim, episode_length_s=episode_length_s, min_base_height=None,
-                   self_collision_termination=False, head_site=True)  # fmt: skip
+    cfg = base_cfg(
+        sim,
+        episode_length_s=episode_length_s,
+        min_base_height=None,
+        self_collision_termination=False,
+        head_site=True,
+    )
     cfg.rewards = {
         "upward": RewardTermCfg(func=upward, weight=task.upward_weight),
         "head_height": RewardTermCfg(func=head_height, weight=task.head_height_weight),
     }
     cfg.terminations["stood_up"] = TerminationTermCfg(
-        func=stood_up, time_out=True,
-        params={"head_height": task.stand_head_height, "max_speed": task.stand_max_speed,
-                "hold_steps": task.stand_hold_steps},
-    )  # fmt: skip
+        func=stood_up,
+        time_out=True,
+        params={
+            "head_height": task.stand_head_height,
+            "max_speed": task.stand_max_speed,
+            "hold_steps": task.stand_hold_steps,
+        },
+    )
     return cfg
 
 
@@ -128,15 +148,20 @@ def stood_up_metric(env) -> Tensor:
 def smp_termination(cfg: GetupCfg) -> SmpTermination | None:
     if cfg.smp_termination_threshold is None:
         return None
-    return SmpTermination(threshold=cfg.smp_termination_threshold,
-                          grace_steps=cfg.smp_termination_grace_steps, ws=cfg.smp_termination_ws)  # fmt: skip
+    return SmpTermination(
+        threshold=cfg.smp_termination_threshold,
+        grace_steps=cfg.smp_termination_grace_steps,
+        ws=cfg.smp_termination_ws,
+    )
 
 
 TASK = TaskSpec(
-    cfg_type=GetupCfg, make_sim_cfg=make_sim_cfg,
-    metrics=(Metric(name="head_height", fn=head_height_metric, label="head height", unit="m"),
-             Metric(name="standing", fn=standing_metric, label="standing (share of steps)"),
-             Metric(name="stood_up", fn=stood_up_metric, reduce="max", label="stood up",
-                    success=True)),
+    cfg_type=GetupCfg,
+    make_sim_cfg=make_sim_cfg,
+    metrics=(
+        Metric(name="head_height", fn=head_height_metric, label="head height", unit="m"),
+        Metric(name="standing", fn=standing_metric, label="standing (share of steps)"),
+        Metric(name="stood_up", fn=stood_up_metric, reduce="max", label="stood up", success=True),
+    ),
     smp_termination=smp_termination,
-)  # fmt: skip
+)

@@ -94,12 +94,16 @@ def _command_obs(env) -> Tensor:
 def make_sim_cfg(task: LocationCfg, sim: SimCfg, episode_length_s: float):
     cfg = base_cfg(sim, episode_length_s=episode_length_s)
     cfg.commands["location"] = LocationCommandCfg(
-        resampling_time_range=tuple(task.resample_range_s), distance_range=tuple(task.distance_range)
+        resampling_time_range=tuple(task.resample_range_s),
+        distance_range=tuple(task.distance_range),
     )
     for group in cfg.observations.values():
         group.terms["command"] = ObservationTermCfg(func=_command_obs)
-    cfg.rewards = {"position": RewardTermCfg(func=goal_reward, weight=1.0,
-                                             params={"scale": task.position_scale})}  # fmt: skip
+    cfg.rewards = {
+        "position": RewardTermCfg(
+            func=goal_reward, weight=1.0, params={"scale": task.position_scale}
+        )
+    }
     return cfg
 
 
@@ -115,8 +119,16 @@ def at_goal(env) -> Tensor:
 
 
 TASK = TaskSpec(
-    cfg_type=LocationCfg, make_sim_cfg=make_sim_cfg,
-    metrics=(Metric(name="goal_distance", fn=goal_distance, label="goal distance", unit="m",
-                    lower_is_better=True),
-             Metric(name="at_goal", fn=at_goal, reduce="max", label="reached a goal", success=True)),
-)  # fmt: skip
+    cfg_type=LocationCfg,
+    make_sim_cfg=make_sim_cfg,
+    metrics=(
+        Metric(
+            name="goal_distance",
+            fn=goal_distance,
+            label="goal distance",
+            unit="m",
+            lower_is_better=True,
+        ),
+        Metric(name="at_goal", fn=at_goal, reduce="max", label="reached a goal", success=True),
+    ),
+)

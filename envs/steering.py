@@ -65,7 +65,9 @@ class SteeringCommand(CommandTerm):
         self.tar_speed[env_ids] = torch.empty(n, device=self.device).uniform_(*self.cfg.speed_range)
         if self.cfg.random_direction:
             self.tar_dir_w[env_ids] = self._angle_dir(n)
-        self.face_dir_w[env_ids] = self._angle_dir(n) if self.cfg.random_facing else self.tar_dir_w[env_ids]
+        self.face_dir_w[env_ids] = (
+            self._angle_dir(n) if self.cfg.random_facing else self.tar_dir_w[env_ids]
+        )
 
     def _update_command(self, env_ids: Tensor | None) -> None:
         del env_ids  # a pure function of the current state
@@ -117,12 +119,16 @@ def command_facing(env) -> Tensor:
     return facing_reward(cmd.face_dir_w, env.scene["robot"].data.heading_w)
 
 
-def add_steering(cfg, *, speed_range, resample_range_s, random_direction: bool, random_facing: bool):
+def add_steering(
+    cfg, *, speed_range, resample_range_s, random_direction: bool, random_facing: bool
+):
     """Add the steering command (and its observation) to a base mjlab config."""
     cfg.commands["steering"] = SteeringCommandCfg(
-        resampling_time_range=tuple(resample_range_s), speed_range=tuple(speed_range),
-        random_direction=random_direction, random_facing=random_facing,
-    )  # fmt: skip
+        resampling_time_range=tuple(resample_range_s),
+        speed_range=tuple(speed_range),
+        random_direction=random_direction,
+        random_facing=random_facing,
+    )
     for group in cfg.observations.values():
         group.terms["command"] = ObservationTermCfg(func=_command_obs)
     return cfg
@@ -134,11 +140,19 @@ def _command_obs(env) -> Tensor:
 
 def make_sim_cfg(task: SteeringCfg, sim: SimCfg, episode_length_s: float):
     cfg = base_cfg(sim, episode_length_s=episode_length_s)
-    add_steering(cfg, speed_range=task.speed_range, resample_range_s=task.resample_range_s,
-                 random_direction=True, random_facing=task.random_facing)  # fmt: skip
+    add_steering(
+        cfg,
+        speed_range=task.speed_range,
+        resample_range_s=task.resample_range_s,
+        random_direction=True,
+        random_facing=task.random_facing,
+    )
     cfg.rewards = {
-        "velocity": RewardTermCfg(func=command_velocity, weight=task.velocity_weight,
-                                  params={"scale": task.velocity_scale}),
+        "velocity": RewardTermCfg(
+            func=command_velocity,
+            weight=task.velocity_weight,
+            params={"scale": task.velocity_scale},
+        ),
         "facing": RewardTermCfg(func=command_facing, weight=task.facing_weight),
     }
     return cfg
@@ -156,9 +170,9 @@ def facing_error(env) -> Tensor:
     return 1.0 - facing_reward(cmd.face_dir_w, env.scene["robot"].data.heading_w)
 
 
-VEL_ERROR = Metric(name="vel_error", fn=velocity_error, label="velocity error", unit="m/s",
-                   lower_is_better=True)  # fmt: skip
+VEL_ERROR = Metric(
+    name="vel_error", fn=velocity_error, label="velocity error", unit="m/s", lower_is_better=True
+)
 FACE_ERROR = Metric(name="face_error", fn=facing_error, label="facing error", lower_is_better=True)
 
-TASK = TaskSpec(cfg_type=SteeringCfg, make_sim_cfg=make_sim_cfg,
-                metrics=(VEL_ERROR, FACE_ERROR))  # fmt: skip
+TASK = TaskSpec(cfg_type=SteeringCfg, make_sim_cfg=make_sim_cfg, metrics=(VEL_ERROR, FACE_ERROR))

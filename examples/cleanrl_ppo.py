@@ -93,7 +93,9 @@ class RunningMeanStd(nn.Module):
         mean = moments[0] / n
         var = (moments[1] / n - mean**2).clamp_min(0.0)
         delta, total = mean - self.mean, self.count + n
-        self.var.copy_((self.var * self.count + var * n + delta**2 * self.count * n / total) / total)
+        self.var.copy_(
+            (self.var * self.count + var * n + delta**2 * self.count * n / total) / total
+        )
         self.mean.add_(delta * n / total)
         self.count.copy_(total)
 
@@ -126,7 +128,13 @@ class Agent(nn.Module):
         dist_ = torch.distributions.Normal(self.actor(x), self.log_std.exp())
         if action is None:
             action = dist_.sample()
-        return action, dist_.log_prob(action).sum(-1), dist_.entropy().sum(-1), self.critic(x).squeeze(-1), dist_
+        return (
+            action,
+            dist_.log_prob(action).sum(-1),
+            dist_.entropy().sum(-1),
+            self.critic(x).squeeze(-1),
+            dist_,
+        )
 
 
 def average_gradients(params: list[nn.Parameter], world: int) -> None:
@@ -137,7 +145,7 @@ def average_gradients(params: list[nn.Parameter], world: int) -> None:
     flat /= world
     offset = 0
     for g in grads:
-        g.copy_(flat[offset:offset + g.numel()].view_as(g))
+        g.copy_(flat[offset : offset + g.numel()].view_as(g))
         offset += g.numel()
 
 
@@ -150,10 +158,20 @@ def main(args: Args) -> None:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     num_envs = args.num_envs or training.default_num_envs(device)
     iterations = args.iterations or training.default_iterations(device)
-    run_dir = training.make_run_dir(args.out, args.task, "cleanrl", args.name) if rank == 0 else None
+    run_dir = (
+        training.make_run_dir(args.out, args.task, "cleanrl", args.name) if rank == 0 else None
+    )
     if rank == 0:
-        training.write_json(run_dir / "args.json", {**dataclasses.asdict(args), "num_envs": num_envs,
-                            "iterations": iterations, "device": str(device), "world_size": world})  # fmt: skip
+        training.write_json(
+            run_dir / "args.json",
+            {
+                **dataclasses.asdict(args),
+                "num_envs": num_envs,
+                "iterations": iterations,
+                "device": str(device),
+                "world_size": world,
+            },
+        )
 
     # ---- env: torch tensors on DEVICE, SAME_STEP autoreset (final_obs in info)
     overrides = training.env_overrides(prior=args.prior, gsi_pool_size=args.gsi_pool_size)
@@ -182,7 +200,9 @@ def main(args: Args) -> None:
     T, N = args.num_steps, num_envs
     obs_buf = torch.zeros(T, N, obs_dim, device=device)
     actions_buf = torch.zeros(T, N, act_dim, device=device)
-    logprobs_buf, rewards_buf, dones_buf, values_buf = (torch.zeros(T, N, device=device) for _ in range(4))
+    logprobs_buf, rewards_buf, dones_buf, values_buf = (
+        torch.zeros(T, N, device=device) for _ in range(4)
+    )
 
     next_obs, _ = env.reset(seed=seed)
     next_done = torch.zeros(N, device=device)
@@ -230,18 +250,29 @@ def main(args: Args) -> None:
         for _epoch in range(args.update_epochs):
             perm = torch.randperm(T * N, device=device)
             for start in range(0, minibatch * args.num_minibatches, minibatch):
-                mb = perm[start:start + minibatch]
-                _, newlogprob, entropy, newvalue, new_dist = agent.get_action_and_value(b_obs[mb], b_actions[mb])
+                mb = perm[start : start + minibatch]
+                _, newlogprob, entropy, newvalue, new_dist = agent.get_action_and_value(
+                    b_obs[mb], b_actions[mb]
+                )
                 logratio = newlogprob - b_logprobs[mb]
                 ratio = logratio.exp()
                 with torch.no_grad():
                     approx_kl = ((ratio - 1) - logratio).mean()
                     clipfrac = ((ratio - 1.0).abs() > args.clip_coef).float().mean()
                 mb_adv = (b_adv[mb] - b_adv[mb].mean()) / (b_adv[mb].std() + 1e-8)
-                pg_loss = torch.max(-mb_adv * ratio, -mb_adv * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef)).mean()
+                pg_loss = torch.max(
+                    -mb_adv * ratio, -mb_adv * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef)
+                ).mean()
                 if args.clip_vloss:
-                    v_clipped = b_values[mb] + (newvalue - b_values[mb]).clamp(-args.clip_coef, args.clip_coef)
-                    v_loss = 0.5 * torch.max((newvalue - b_returns[mb]) ** 2, (v_clipped - b_returns[mb]) ** 2).mean()
+                    v_clipped = b_values[mb] + (newvalue - b_values[mb]).clamp(
+                        -args.clip_coef, args.clip_coef
+                    )
+                    v_loss = (
+                        0.5
+                        * torch.max(
+                            (newvalue - b_returns[mb]) ** 2, (v_clipped - b_returns[mb]) ** 2
+                        ).mean()
+                    )
                 else:
                     v_loss = 0.5 * ((newvalue - b_returns[mb]) ** 2).mean()
                 loss = pg_loss - args.ent_coef * entropy.mean() + v_loss * args.vf_coef
@@ -267,30 +298,54 @@ def main(args: Args) -> None:
         # ---- log (rank 0): reward decomposition, episode stats, losses, throughput
         if writer is not None:
             for k, v in logs.items():
-                writer.add_scalar(k.replace(" / ", "/").replace(" ", "_"), float(v) / log_counts[k], global_step)
-            for k, v in {"losses/policy_loss": pg_loss, "losses/value_loss": v_loss, "losses/entropy": entropy.mean(),
-                         "losses/approx_kl": approx_kl, "losses/clipfrac": clipfrac}.items():
+                writer.add_scalar(
+                    k.replace(" / ", "/").replace(" ", "_"), float(v) / log_counts[k], global_step
+                )
+            for k, v in {
+                "losses/policy_loss": pg_loss,
+                "losses/value_loss": v_loss,
+                "losses/entropy": entropy.mean(),
+                "losses/approx_kl": approx_kl,
+                "losses/clipfrac": clipfrac,
+            }.items():
                 writer.add_scalar(k, float(v.detach()), global_step)
             writer.add_scalar("charts/learning_rate", lr, global_step)
             writer.add_scalar("charts/SPS", T * N * world / (time.time() - t0), global_step)
             if "Episode / episode_return" in logs:  # mean return of the episodes that ended
-                ret = float(logs["Episode / episode_return"]) / log_counts["Episode / episode_return"]
+                ret = (
+                    float(logs["Episode / episode_return"]) / log_counts["Episode / episode_return"]
+                )
                 bar.set_postfix(mean_return=f"{ret:.2f}", lr=f"{lr:.1e}")
 
     # ---- save (rank 0): a resumable checkpoint and the policy bundle smp-gym eval/play/export load
     if args.save_params is not None:
         final = {k: v.detach().clone().cpu() for k, v in agent.state_dict().items()}
-        atomic_write(args.save_params / f"rank{rank}.pt", lambda tmp: torch.save({"initial": initial, "final": final}, tmp))
+        atomic_write(
+            args.save_params / f"rank{rank}.pt",
+            lambda tmp: torch.save({"initial": initial, "final": final}, tmp),
+        )
     if rank == 0:
         writer.close()
-        state = {"agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "env": env.unwrapped.state_dict(),
-                 "args": dataclasses.asdict(args), "global_step": global_step}  # fmt: skip
+        state = {
+            "agent": agent.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "env": env.unwrapped.state_dict(),
+            "args": dataclasses.asdict(args),
+            "global_step": global_step,
+        }
         atomic_write(run_dir / "checkpoint.pt", lambda tmp: torch.save(state, tmp))
         bundle = build_bundle(
-            linears=[m for m in agent.actor if isinstance(m, nn.Linear)], activation="elu", task=args.task,
-            library="cleanrl", obs_mean=agent.obs_rms.mean, obs_var=agent.obs_rms.var, obs_clip=args.obs_clip,
-            env=env, env_overrides=overrides, meta={"args": dataclasses.asdict(args), "num_envs": num_envs},
-        )  # fmt: skip
+            linears=[m for m in agent.actor if isinstance(m, nn.Linear)],
+            activation="elu",
+            task=args.task,
+            library="cleanrl",
+            obs_mean=agent.obs_rms.mean,
+            obs_var=agent.obs_rms.var,
+            obs_clip=args.obs_clip,
+            env=env,
+            env_overrides=overrides,
+            meta={"args": dataclasses.asdict(args), "num_envs": num_envs},
+        )
         training.finish(run_dir, bundle, args.video, args.video_steps, device)
     env.close()
     if world > 1:

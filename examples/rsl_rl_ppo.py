@@ -68,22 +68,48 @@ class Args:
 
 
 def runner_cfg(args: Args, seed: int) -> dict:
-    model = {"class_name": "MLPModel", "hidden_dims": list(args.hidden), "activation": "elu",
-             "obs_normalization": True}  # fmt: skip
+    model = {
+        "class_name": "MLPModel",
+        "hidden_dims": list(args.hidden),
+        "activation": "elu",
+        "obs_normalization": True,
+    }
     return {
-        "seed": seed, "num_steps_per_env": args.steps_per_env, "save_interval": args.save_interval,
-        "obs_groups": {"actor": ["actor"], "critic": ["critic"]}, "logger": "tensorboard",
-        "actor": {**model, "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": args.init_std,
-                                                "std_type": "scalar", "learn_std": args.learn_std}},
+        "seed": seed,
+        "num_steps_per_env": args.steps_per_env,
+        "save_interval": args.save_interval,
+        "obs_groups": {"actor": ["actor"], "critic": ["critic"]},
+        "logger": "tensorboard",
+        "actor": {
+            **model,
+            "distribution_cfg": {
+                "class_name": "GaussianDistribution",
+                "init_std": args.init_std,
+                "std_type": "scalar",
+                "learn_std": args.learn_std,
+            },
+        },
         "critic": dict(model),
-        "algorithm": {"class_name": "PPO", "value_loss_coef": args.value_loss_coef, "use_clipped_value_loss": True,
-                      "clip_param": args.clip_param, "entropy_coef": args.entropy_coef,
-                      "num_learning_epochs": args.learning_epochs, "num_mini_batches": args.mini_batches,
-                      "learning_rate": args.learning_rate, "schedule": "adaptive", "gamma": args.gamma,
-                      "lam": args.lam, "desired_kl": args.desired_kl, "max_grad_norm": args.max_grad_norm,
-                      "normalize_advantage_per_mini_batch": False, "optimizer": "adam", "rnd_cfg": None,
-                      "symmetry_cfg": None},
-    }  # fmt: skip
+        "algorithm": {
+            "class_name": "PPO",
+            "value_loss_coef": args.value_loss_coef,
+            "use_clipped_value_loss": True,
+            "clip_param": args.clip_param,
+            "entropy_coef": args.entropy_coef,
+            "num_learning_epochs": args.learning_epochs,
+            "num_mini_batches": args.mini_batches,
+            "learning_rate": args.learning_rate,
+            "schedule": "adaptive",
+            "gamma": args.gamma,
+            "lam": args.lam,
+            "desired_kl": args.desired_kl,
+            "max_grad_norm": args.max_grad_norm,
+            "normalize_advantage_per_mini_batch": False,
+            "optimizer": "adam",
+            "rnd_cfg": None,
+            "symmetry_cfg": None,
+        },
+    }
 
 
 class AtomicRunner(OnPolicyRunner):
@@ -104,10 +130,16 @@ def main(args: Args) -> None:
     env = gymnasium.make_vec(args.task, num_envs=num_envs, device=device, seed=seed, **overrides)
     bar = training.ProgressBar(env, iterations, args.steps_per_env, disable=rank != 0)
     run_dir = training.make_run_dir(args.out, args.task, "rsl_rl", args.name)
-    training.write_args(run_dir, args, env, num_envs=num_envs, iterations=iterations, device=str(device))
+    training.write_args(
+        run_dir, args, env, num_envs=num_envs, iterations=iterations, device=str(device)
+    )
 
-    runner = AtomicRunner(SmpRslRlVecEnv(env, on_step=bar.step), runner_cfg(args, seed),
-                          log_dir=str(run_dir / "rsl_rl"), device=str(device))  # fmt: skip
+    runner = AtomicRunner(
+        SmpRslRlVecEnv(env, on_step=bar.step),
+        runner_cfg(args, seed),
+        log_dir=str(run_dir / "rsl_rl"),
+        device=str(device),
+    )
     if args.resume is not None:
         runner.load(str(args.resume))
     console = run_dir / "rsl_rl" / "console.log"
@@ -122,10 +154,16 @@ def main(args: Args) -> None:
         actor = runner.alg.actor
         norm = actor.obs_normalizer  # rsl_rl normalizes as (obs - mean) / (std + eps)
         bundle = build_bundle(
-            linears=[m for m in actor.mlp if isinstance(m, nn.Linear)], activation="elu", task=args.task,
-            library="rsl_rl", obs_mean=norm.mean.float(), obs_var=((norm.std + norm.eps) ** 2 - 1e-8).float(),
-            env=env, env_overrides=overrides, meta={"args": dataclasses.asdict(args), "num_envs": num_envs},
-        )  # fmt: skip
+            linears=[m for m in actor.mlp if isinstance(m, nn.Linear)],
+            activation="elu",
+            task=args.task,
+            library="rsl_rl",
+            obs_mean=norm.mean.float(),
+            obs_var=((norm.std + norm.eps) ** 2 - 1e-8).float(),
+            env=env,
+            env_overrides=overrides,
+            meta={"args": dataclasses.asdict(args), "num_envs": num_envs},
+        )
         training.finish(run_dir, bundle, args.video, args.video_steps, device)
     env.close()
 

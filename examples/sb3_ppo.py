@@ -110,39 +110,71 @@ def main(args: Args) -> None:
     env = gymnasium.make_vec(args.task, num_envs=num_envs, device=device, seed=seed, **overrides)
     smp_vec = SmpSb3VecEnv(env)
     run_dir = training.make_run_dir(args.out, args.task, "sb3", args.name)
-    training.write_args(run_dir, args, env, num_envs=num_envs, iterations=iterations, device=str(device))
+    training.write_args(
+        run_dir, args, env, num_envs=num_envs, iterations=iterations, device=str(device)
+    )
     if args.resume is not None:
         vec = VecNormalize.load(str(Path(args.resume) / "vecnormalize.pkl"), smp_vec)
         model = PPO.load(str(Path(args.resume) / "model.zip"), env=vec, device=device)
     else:
-        vec = VecNormalize(smp_vec, norm_obs=True, norm_reward=False, clip_obs=args.clip_obs, gamma=args.gamma)
+        vec = VecNormalize(
+            smp_vec, norm_obs=True, norm_reward=False, clip_obs=args.clip_obs, gamma=args.gamma
+        )
         model = PPO(
-            "MlpPolicy", vec, n_steps=args.n_steps, batch_size=num_envs * args.n_steps // args.mini_batches,
-            n_epochs=args.n_epochs, learning_rate=args.learning_rate, gamma=args.gamma, gae_lambda=args.gae_lambda,
-            clip_range=args.clip_range, ent_coef=args.ent_coef, vf_coef=args.vf_coef,
-            max_grad_norm=args.max_grad_norm, target_kl=args.target_kl,
-            policy_kwargs={"net_arch": {"pi": list(args.hidden), "vf": list(args.hidden)},
-                           "activation_fn": nn.ELU, "log_std_init": math.log(args.init_std)},
-            tensorboard_log=str(run_dir / "sb3"), seed=seed, device=device, verbose=0,
-        )  # fmt: skip
+            "MlpPolicy",
+            vec,
+            n_steps=args.n_steps,
+            batch_size=num_envs * args.n_steps // args.mini_batches,
+            n_epochs=args.n_epochs,
+            learning_rate=args.learning_rate,
+            gamma=args.gamma,
+            gae_lambda=args.gae_lambda,
+            clip_range=args.clip_range,
+            ent_coef=args.ent_coef,
+            vf_coef=args.vf_coef,
+            max_grad_norm=args.max_grad_norm,
+            target_kl=args.target_kl,
+            policy_kwargs={
+                "net_arch": {"pi": list(args.hidden), "vf": list(args.hidden)},
+                "activation_fn": nn.ELU,
+                "log_std_init": math.log(args.init_std),
+            },
+            tensorboard_log=str(run_dir / "sb3"),
+            seed=seed,
+            device=device,
+            verbose=0,
+        )
     ckpt_dir = run_dir / "checkpoints"
     bar = training.ProgressBar(env, iterations, args.n_steps, disable=training.rank_info()[0] != 0)
-    callbacks = CallbackList([SmpLogCallback(), Checkpoints(ckpt_dir, args.checkpoint_every), Progress(smp_vec, bar)])
-    model.learn(total_timesteps=iterations * args.n_steps * num_envs, callback=callbacks,
-                reset_num_timesteps=args.resume is None)  # fmt: skip
+    callbacks = CallbackList(
+        [SmpLogCallback(), Checkpoints(ckpt_dir, args.checkpoint_every), Progress(smp_vec, bar)]
+    )
+    model.learn(
+        total_timesteps=iterations * args.n_steps * num_envs,
+        callback=callbacks,
+        reset_num_timesteps=args.resume is None,
+    )
     bar.close()
     save_checkpoint(model, vec, ckpt_dir)
 
     if training.rank_info()[0] == 0:
         policy = model.policy
-        linears = [m for m in policy.mlp_extractor.policy_net if isinstance(m, nn.Linear)] + [policy.action_net]
+        linears = [m for m in policy.mlp_extractor.policy_net if isinstance(m, nn.Linear)] + [
+            policy.action_net
+        ]
         rms = vec.obs_rms
         bundle = build_bundle(
-            linears=linears, activation="elu", task=args.task, library="sb3",
+            linears=linears,
+            activation="elu",
+            task=args.task,
+            library="sb3",
             obs_mean=torch.as_tensor(rms.mean, dtype=torch.float32),
-            obs_var=torch.as_tensor(rms.var, dtype=torch.float32), obs_clip=vec.clip_obs, env=env,
-            env_overrides=overrides, meta={"args": dataclasses.asdict(args), "num_envs": num_envs},
-        )  # fmt: skip
+            obs_var=torch.as_tensor(rms.var, dtype=torch.float32),
+            obs_clip=vec.clip_obs,
+            env=env,
+            env_overrides=overrides,
+            meta={"args": dataclasses.asdict(args), "num_envs": num_envs},
+        )
         training.finish(run_dir, bundle, args.video, args.video_steps, device)
     env.close()
 

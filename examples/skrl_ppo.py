@@ -86,8 +86,12 @@ class Policy(GaussianMixin, Model):
     """Gaussian actor on the actor observations, state-independent log std."""
 
     def __init__(self, env: SmpSkrlWrapper, args: Args, device: torch.device) -> None:
-        Model.__init__(self, observation_space=env.observation_space, action_space=env.action_space,
-                       device=device)  # fmt: skip
+        Model.__init__(
+            self,
+            observation_space=env.observation_space,
+            action_space=env.action_space,
+            device=device,
+        )
         GaussianMixin.__init__(self, clip_actions=False, clip_log_std=True)
         self.net = mlp([self.num_observations, *args.hidden, self.num_actions])
         log_std = torch.full((self.num_actions,), float(torch.tensor(args.init_std).log()))
@@ -101,7 +105,9 @@ class Value(DeterministicMixin, Model):
     """Critic on the privileged state (the env's ``state()``)."""
 
     def __init__(self, env: SmpSkrlWrapper, args: Args, device: torch.device) -> None:
-        Model.__init__(self, state_space=env.state_space, action_space=env.action_space, device=device)
+        Model.__init__(
+            self, state_space=env.state_space, action_space=env.action_space, device=device
+        )
         DeterministicMixin.__init__(self)
         self.net = mlp([self.num_states, *args.hidden, 1])
 
@@ -118,27 +124,50 @@ def main(args: Args) -> None:
     env = gymnasium.make_vec(args.task, num_envs=num_envs, device=device, seed=seed, **overrides)
     wrapped = SmpSkrlWrapper(env)
     run_dir = training.make_run_dir(args.out, args.task, "skrl", args.name)
-    training.write_args(run_dir, args, env, num_envs=num_envs, iterations=iterations, device=str(device))
+    training.write_args(
+        run_dir, args, env, num_envs=num_envs, iterations=iterations, device=str(device)
+    )
 
-    scaler = {"observation_preprocessor": RunningStandardScaler, "state_preprocessor": RunningStandardScaler,
-              "value_preprocessor": RunningStandardScaler,
-              "observation_preprocessor_kwargs": {"size": wrapped.observation_space, "device": device},
-              "state_preprocessor_kwargs": {"size": wrapped.state_space, "device": device},
-              "value_preprocessor_kwargs": {"size": 1, "device": device}}  # fmt: skip
+    scaler = {
+        "observation_preprocessor": RunningStandardScaler,
+        "state_preprocessor": RunningStandardScaler,
+        "value_preprocessor": RunningStandardScaler,
+        "observation_preprocessor_kwargs": {"size": wrapped.observation_space, "device": device},
+        "state_preprocessor_kwargs": {"size": wrapped.state_space, "device": device},
+        "value_preprocessor_kwargs": {"size": 1, "device": device},
+    }
     cfg = PPO_CFG(
-        rollouts=args.rollouts, learning_epochs=args.learning_epochs, mini_batches=args.mini_batches,
-        discount_factor=args.discount, gae_lambda=args.gae_lambda, learning_rate=args.learning_rate,
-        learning_rate_scheduler=KLAdaptiveLR, learning_rate_scheduler_kwargs={"kl_threshold": args.kl_threshold},
-        grad_norm_clip=args.grad_norm_clip, ratio_clip=args.ratio_clip, value_clip=args.value_clip,
-        entropy_loss_scale=args.entropy_scale, value_loss_scale=args.value_loss_scale,
-        time_limit_bootstrap=True, **scaler,
-        experiment=ExperimentCfg(directory=str(run_dir), experiment_name="skrl", write_interval=args.rollouts,
-                                 checkpoint_interval=0),  # checkpoints: written below, atomically
-    )  # fmt: skip
-    agent = PPO(models={"policy": Policy(wrapped, args, device), "value": Value(wrapped, args, device)},
-                memory=RandomMemory(memory_size=args.rollouts, num_envs=num_envs, device=device),
-                observation_space=wrapped.observation_space, state_space=wrapped.state_space,
-                action_space=wrapped.action_space, device=device, cfg=cfg)  # fmt: skip
+        rollouts=args.rollouts,
+        learning_epochs=args.learning_epochs,
+        mini_batches=args.mini_batches,
+        discount_factor=args.discount,
+        gae_lambda=args.gae_lambda,
+        learning_rate=args.learning_rate,
+        learning_rate_scheduler=KLAdaptiveLR,
+        learning_rate_scheduler_kwargs={"kl_threshold": args.kl_threshold},
+        grad_norm_clip=args.grad_norm_clip,
+        ratio_clip=args.ratio_clip,
+        value_clip=args.value_clip,
+        entropy_loss_scale=args.entropy_scale,
+        value_loss_scale=args.value_loss_scale,
+        time_limit_bootstrap=True,
+        **scaler,
+        experiment=ExperimentCfg(
+            directory=str(run_dir),
+            experiment_name="skrl",
+            write_interval=args.rollouts,
+            checkpoint_interval=0,
+        ),  # checkpoints: written below, atomically
+    )
+    agent = PPO(
+        models={"policy": Policy(wrapped, args, device), "value": Value(wrapped, args, device)},
+        memory=RandomMemory(memory_size=args.rollouts, num_envs=num_envs, device=device),
+        observation_space=wrapped.observation_space,
+        state_space=wrapped.state_space,
+        action_space=wrapped.action_space,
+        device=device,
+        cfg=cfg,
+    )
     if args.resume is not None:
         agent.load(str(args.resume))
     agent.init()
@@ -154,9 +183,19 @@ def main(args: Args) -> None:
             actions, _ = agent.act(obs, states, timestep=t, timesteps=timesteps)
             next_obs, rewards, terminated, truncated, infos = wrapped.step(actions)
             next_states = wrapped.state()
-            agent.record_transition(observations=obs, states=states, actions=actions, rewards=rewards,
-                                    next_observations=next_obs, next_states=next_states, terminated=terminated,
-                                    truncated=truncated, infos=infos, timestep=t, timesteps=timesteps)  # fmt: skip
+            agent.record_transition(
+                observations=obs,
+                states=states,
+                actions=actions,
+                rewards=rewards,
+                next_observations=next_obs,
+                next_states=next_states,
+                terminated=terminated,
+                truncated=truncated,
+                infos=infos,
+                timestep=t,
+                timesteps=timesteps,
+            )
             for key, value in infos[LOG_KEY].items():
                 agent.track_data(key, value.item())
         agent.post_interaction(timestep=t, timesteps=timesteps)  # PPO updates after each rollout
@@ -168,13 +207,21 @@ def main(args: Args) -> None:
     bar.close()
 
     if rank == 0:
-        obs_scaler = agent.checkpoint_modules["observation_preprocessor"]  # the fitted RunningStandardScaler
+        obs_scaler = agent.checkpoint_modules[
+            "observation_preprocessor"
+        ]  # the fitted RunningStandardScaler
         bundle = build_bundle(
-            linears=[m for m in agent.policy.net if isinstance(m, nn.Linear)], activation="elu",
-            task=args.task, library="skrl", obs_mean=obs_scaler.running_mean.float(),
-            obs_var=obs_scaler.running_variance.float(), obs_clip=obs_scaler.clip_threshold, env=env,
-            env_overrides=overrides, meta={"args": dataclasses.asdict(args), "num_envs": num_envs},
-        )  # fmt: skip
+            linears=[m for m in agent.policy.net if isinstance(m, nn.Linear)],
+            activation="elu",
+            task=args.task,
+            library="skrl",
+            obs_mean=obs_scaler.running_mean.float(),
+            obs_var=obs_scaler.running_variance.float(),
+            obs_clip=obs_scaler.clip_threshold,
+            env=env,
+            env_overrides=overrides,
+            meta={"args": dataclasses.asdict(args), "num_envs": num_envs},
+        )
         training.finish(run_dir, bundle, args.video, args.video_steps, device)
     env.close()
 

@@ -29,7 +29,7 @@ RULES: dict[str, str] = {
     "obs.dtype": "observations have the observation space's dtype",
     "obs.finite": "observations are finite and inside the observation space's bounds",
     "obs.not_mutated": "an observation array returned by step()/reset() is not changed by later calls "
-                       "(collectors keep references to it)",
+    "(collectors keep references to it)",
     "reward.batch": "rewards are a float array of shape (num_envs,)",
     "flags.batch": "terminated/truncated are bool arrays of shape (num_envs,)",
     "info.batch": "every info value (nested dicts included) has leading dim num_envs",
@@ -40,16 +40,16 @@ RULES: dict[str, str] = {
     "same_step.reset_obs": "SAME_STEP: the obs returned for an ended env is its reset obs, not final_obs",
     "next_step.no_final_obs": "NEXT_STEP: info never carries final_obs (the step's obs is the final obs)",
     "next_step.reset_step": "NEXT_STEP: the step after an env ends returns reward 0, terminated and "
-                            "truncated False for that env",
+    "truncated False for that env",
     "next_step.reset_obs": "NEXT_STEP: that step returns a new (reset) obs for that env",
     "disabled.no_final_obs": "DISABLED: stepping never resets by itself (no final_obs in info)",
     "disabled.reset_mask_untouched": "DISABLED: reset(options={'reset_mask': m}) leaves the obs of envs "
-                                     "outside m untouched",
+    "outside m untouched",
     "disabled.reset_mask_resets": "DISABLED: reset(options={'reset_mask': m}) resets the envs in m (new obs)",
     "disabled.reset_mask_validated": "DISABLED: a reset_mask of the wrong length raises an error",
     "reset.seeded": "reset(seed=s) twice returns the same observations",
     "episode_ends": "at least min_episode_ends sub-env episodes ended, so the autoreset rules ran",
-}  # fmt: skip
+}
 
 
 class ContractViolation(AssertionError):
@@ -71,8 +71,10 @@ class CheckReport:
     """Sub-env episode ends whose autoreset rules were checked."""
 
     def summary(self) -> str:
-        return (f"{self.autoreset_mode.value}, {self.num_envs} envs, {self.steps} steps, "
-                f"{self.episode_ends} episode ends checked")  # fmt: skip
+        return (
+            f"{self.autoreset_mode.value}, {self.num_envs} envs, {self.steps} steps, "
+            f"{self.episode_ends} episode ends checked"
+        )
 
 
 def _require(ok: Any, rule: str, detail: str) -> None:
@@ -86,14 +88,26 @@ def _np(x: Any) -> np.ndarray:
 
 def _batch(name: str, value: Any, n: int, rule: str) -> np.ndarray:
     arr = _np(value)
-    _require(arr.ndim >= 1 and arr.shape[0] == n, rule, f"{name}: shape {arr.shape}, expected leading dim num_envs={n}")
+    _require(
+        arr.ndim >= 1 and arr.shape[0] == n,
+        rule,
+        f"{name}: shape {arr.shape}, expected leading dim num_envs={n}",
+    )
     return arr
 
 
 def _check_obs(name: str, value: Any, n: int, space: gymnasium.Space) -> np.ndarray:
     arr = _batch(name, value, n, "obs.batch")
-    _require(arr.shape[1:] == space.shape, "obs.batch", f"{name}: shape {arr.shape}, expected ({n}, *{space.shape})")
-    _require(arr.dtype == space.dtype, "obs.dtype", f"{name}: dtype {arr.dtype}, observation space says {space.dtype}")
+    _require(
+        arr.shape[1:] == space.shape,
+        "obs.batch",
+        f"{name}: shape {arr.shape}, expected ({n}, *{space.shape})",
+    )
+    _require(
+        arr.dtype == space.dtype,
+        "obs.dtype",
+        f"{name}: dtype {arr.dtype}, observation space says {space.dtype}",
+    )
     if isinstance(space, gymnasium.spaces.Box):
         inside = np.isfinite(arr).all() and (arr >= space.low).all() and (arr <= space.high).all()
         _require(inside, "obs.finite", f"{name}: NaN/inf or values outside [low, high]")
@@ -107,9 +121,16 @@ def _check_info(info: dict, n: int, path: str = "info") -> None:
             continue
         arr = _batch(f"{path}[{key!r}]", value, n, "info.batch")
         if key.startswith("_"):
-            _require(arr.shape == (n,) and arr.dtype == bool, "info.masks",
-                     f"{path}[{key!r}]: shape {arr.shape} dtype {arr.dtype}, expected ({n},) bool")  # fmt: skip
-            _require(key[1:] in info, "info.masks", f"{path}[{key!r}] is a mask without a key {key[1:]!r}")
+            _require(
+                arr.shape == (n,) and arr.dtype == bool,
+                "info.masks",
+                f"{path}[{key!r}]: shape {arr.shape} dtype {arr.dtype}, expected ({n},) bool",
+            )
+            _require(
+                key[1:] in info,
+                "info.masks",
+                f"{path}[{key!r}] is a mask without a key {key[1:]!r}",
+            )
 
 
 def _actions(env, rng: np.random.Generator, scale: float) -> np.ndarray:
@@ -122,12 +143,23 @@ def _actions(env, rng: np.random.Generator, scale: float) -> np.ndarray:
 
 def _check_mode(env) -> AutoresetMode:
     u = env.unwrapped
-    _require(isinstance(u, gymnasium.vector.VectorEnv), "vector_env", f"{type(u).__name__} is not a VectorEnv")
+    _require(
+        isinstance(u, gymnasium.vector.VectorEnv),
+        "vector_env",
+        f"{type(u).__name__} is not a VectorEnv",
+    )
     mode = env.metadata.get("autoreset_mode")
-    _require(isinstance(mode, AutoresetMode), "autoreset_mode.enum",
-             f"metadata['autoreset_mode'] is {mode!r}; use one of {[m for m in AutoresetMode]}")  # fmt: skip
+    _require(
+        isinstance(mode, AutoresetMode),
+        "autoreset_mode.enum",
+        f"metadata['autoreset_mode'] is {mode!r}; use one of {[m for m in AutoresetMode]}",
+    )
     attr = getattr(u, "autoreset_mode", mode)
-    _require(attr == mode, "autoreset_mode.attribute", f"env.autoreset_mode is {attr!r}, metadata says {mode!r}")
+    _require(
+        attr == mode,
+        "autoreset_mode.attribute",
+        f"env.autoreset_mode is {attr!r}, metadata says {mode!r}",
+    )
     return mode
 
 
@@ -135,27 +167,43 @@ def _check_spaces(env, n: int) -> None:
     for kind in ("observation", "action"):
         single, batched = getattr(env, f"single_{kind}_space"), getattr(env, f"{kind}_space")
         expected = gymnasium.vector.utils.batch_space(single, n)
-        _require(batched.shape == expected.shape, "spaces.batched",
-                 f"{kind}_space shape {batched.shape}, expected {expected.shape}")  # fmt: skip
+        _require(
+            batched.shape == expected.shape,
+            "spaces.batched",
+            f"{kind}_space shape {batched.shape}, expected {expected.shape}",
+        )
     space = env.single_action_space
     if isinstance(space, gymnasium.spaces.Box):
-        _require(np.isfinite(space.low).all() and np.isfinite(space.high).all(), "spaces.finite_actions",
-                 f"action bounds low={space.low} high={space.high}")  # fmt: skip
+        _require(
+            np.isfinite(space.low).all() and np.isfinite(space.high).all(),
+            "spaces.finite_actions",
+            f"action bounds low={space.low} high={space.high}",
+        )
 
 
 def _final_rows(final: Any, idx: np.ndarray, n: int, space: gymnasium.Space) -> np.ndarray:
     """final_obs rows of the envs ``idx``: Gymnasium's object array (None where not ended) or a
     dense (num_envs, *obs_shape) array/tensor."""
     if isinstance(final, np.ndarray) and final.dtype == object:
-        _require(final.shape == (n,), "same_step.final_obs_shape", f"final_obs object array shape {final.shape}")
+        _require(
+            final.shape == (n,),
+            "same_step.final_obs_shape",
+            f"final_obs object array shape {final.shape}",
+        )
         rows = [np.asarray(final[i]) for i in idx]
         for i, row in zip(idx, rows, strict=True):
-            _require(row.shape == space.shape and row.dtype == space.dtype, "same_step.final_obs_shape",
-                     f"final_obs[{i}]: shape {row.shape} dtype {row.dtype}, expected {space.shape} {space.dtype}")  # fmt: skip
+            _require(
+                row.shape == space.shape and row.dtype == space.dtype,
+                "same_step.final_obs_shape",
+                f"final_obs[{i}]: shape {row.shape} dtype {row.dtype}, expected {space.shape} {space.dtype}",
+            )
         return np.stack(rows)
     arr = _np(final)
-    _require(arr.shape == (n, *space.shape) and arr.dtype == space.dtype, "same_step.final_obs_shape",
-             f"final_obs: shape {arr.shape} dtype {arr.dtype}, expected ({n}, *{space.shape}) {space.dtype}")  # fmt: skip
+    _require(
+        arr.shape == (n, *space.shape) and arr.dtype == space.dtype,
+        "same_step.final_obs_shape",
+        f"final_obs: shape {arr.shape} dtype {arr.dtype}, expected ({n}, *{space.shape}) {space.dtype}",
+    )
     return arr[idx]
 
 
@@ -163,27 +211,43 @@ def _check_same_step(obs: np.ndarray, done: np.ndarray, info: dict, n: int, spac
     if not done.any() and "final_obs" not in info:
         return
     for key in ("final_obs", "_final_obs", "final_info", "_final_info"):
-        _require(key in info, "same_step.final_keys", f"envs {np.flatnonzero(done).tolist()} ended but info lacks {key!r}")
+        _require(
+            key in info,
+            "same_step.final_keys",
+            f"envs {np.flatnonzero(done).tolist()} ended but info lacks {key!r}",
+        )
     for key in ("_final_obs", "_final_info"):
         mask = _np(info[key])
-        _require(mask.shape == done.shape and np.array_equal(mask, done), "same_step.final_obs_mask",
-                 f"info[{key!r}] = {mask.tolist()}, terminated | truncated = {done.tolist()}")  # fmt: skip
+        _require(
+            mask.shape == done.shape and np.array_equal(mask, done),
+            "same_step.final_obs_mask",
+            f"info[{key!r}] = {mask.tolist()}, terminated | truncated = {done.tolist()}",
+        )
     idx = np.flatnonzero(done)
     final = _final_rows(info["final_obs"], idx, n, space)
     for row, i in zip(final, idx, strict=True):
-        _require(not np.array_equal(row, obs[i]), "same_step.reset_obs",
-                 f"env {i} ended but the returned obs equals final_obs (it was not reset)")  # fmt: skip
+        _require(
+            not np.array_equal(row, obs[i]),
+            "same_step.reset_obs",
+            f"env {i} ended but the returned obs equals final_obs (it was not reset)",
+        )
 
 
 def _check_next_step(pending: np.ndarray, obs, prev, reward, term, trunc, info: dict) -> None:
     for key in ("final_obs", "_final_obs"):
         _require(key not in info, "next_step.no_final_obs", f"info has {key!r}")
     for i in np.flatnonzero(pending):
-        _require(reward[i] == 0 and not term[i] and not trunc[i], "next_step.reset_step",
-                 f"env {i} ended on the previous step; this step returned reward={reward[i]}, "
-                 f"terminated={term[i]}, truncated={trunc[i]}")  # fmt: skip
-        _require(not np.array_equal(obs[i], prev[i]), "next_step.reset_obs",
-                 f"env {i} ended on the previous step but its obs did not change (not reset)")  # fmt: skip
+        _require(
+            reward[i] == 0 and not term[i] and not trunc[i],
+            "next_step.reset_step",
+            f"env {i} ended on the previous step; this step returned reward={reward[i]}, "
+            f"terminated={term[i]}, truncated={trunc[i]}",
+        )
+        _require(
+            not np.array_equal(obs[i], prev[i]),
+            "next_step.reset_obs",
+            f"env {i} ended on the previous step but its obs did not change (not reset)",
+        )
 
 
 class _Returned:
@@ -194,8 +258,11 @@ class _Returned:
         self.raw, self.values, self.call = raw, values, call
 
     def check(self, later: str) -> None:
-        _require(np.array_equal(_np(self.raw), self.values), "obs.not_mutated",
-                 f"the obs returned by {self.call} changed during the following {later}")  # fmt: skip
+        _require(
+            np.array_equal(_np(self.raw), self.values),
+            "obs.not_mutated",
+            f"the obs returned by {self.call} changed during the following {later}",
+        )
 
 
 def _check_reset_mask(env, done: np.ndarray, obs: np.ndarray, n: int, space, last: _Returned):
@@ -205,11 +272,17 @@ def _check_reset_mask(env, done: np.ndarray, obs: np.ndarray, n: int, space, las
     _check_info(info, n)
     for i in range(n):
         if done[i]:
-            _require(not np.array_equal(new[i], obs[i]), "disabled.reset_mask_resets",
-                     f"env {i} is in reset_mask={done.tolist()} but its obs did not change")  # fmt: skip
+            _require(
+                not np.array_equal(new[i], obs[i]),
+                "disabled.reset_mask_resets",
+                f"env {i} is in reset_mask={done.tolist()} but its obs did not change",
+            )
         else:
-            _require(np.array_equal(new[i], obs[i]), "disabled.reset_mask_untouched",
-                     f"env {i} is not in reset_mask={done.tolist()} but its obs changed")  # fmt: skip
+            _require(
+                np.array_equal(new[i], obs[i]),
+                "disabled.reset_mask_untouched",
+                f"env {i} is not in reset_mask={done.tolist()} but its obs changed",
+            )
     return new, _Returned(raw, new, "reset(options={'reset_mask': ...})")
 
 
@@ -218,11 +291,18 @@ def _check_reset_mask_validated(env, n: int) -> None:
         env.reset(options={"reset_mask": np.ones(n + 1, dtype=bool)})
     except (ValueError, TypeError, AssertionError, IndexError, RuntimeError):
         return
-    raise ContractViolation("disabled.reset_mask_validated", f"reset_mask of shape ({n + 1},) was accepted")
+    raise ContractViolation(
+        "disabled.reset_mask_validated", f"reset_mask of shape ({n + 1},) was accepted"
+    )
 
 
-def check_vector_env(env: gymnasium.vector.VectorEnv, steps: int = 50, seed: int = 0, action_scale: float = 0.3,
-                     min_episode_ends: int = 0) -> CheckReport:  # fmt: skip
+def check_vector_env(
+    env: gymnasium.vector.VectorEnv,
+    steps: int = 50,
+    seed: int = 0,
+    action_scale: float = 0.3,
+    min_episode_ends: int = 0,
+) -> CheckReport:
     """Step ``env`` ``steps`` times with seeded random actions (Box: N(0, action_scale) clipped
     to the bounds) and check every rule of :data:`RULES` that applies to its autoreset mode.
 
@@ -245,11 +325,21 @@ def check_vector_env(env: gymnasium.vector.VectorEnv, steps: int = 50, seed: int
         o = _check_obs("step obs", obs, n, space)
         last = _Returned(obs, o, "step()")
         r = _batch("reward", reward, n, "reward.batch")
-        _require(r.shape == (n,) and np.issubdtype(r.dtype, np.floating), "reward.batch",
-                 f"reward: shape {r.shape} dtype {r.dtype}")  # fmt: skip
-        term, trunc = _batch("terminated", terminated, n, "flags.batch"), _batch("truncated", truncated, n, "flags.batch")
+        _require(
+            r.shape == (n,) and np.issubdtype(r.dtype, np.floating),
+            "reward.batch",
+            f"reward: shape {r.shape} dtype {r.dtype}",
+        )
+        term, trunc = (
+            _batch("terminated", terminated, n, "flags.batch"),
+            _batch("truncated", truncated, n, "flags.batch"),
+        )
         for name, flag in (("terminated", term), ("truncated", trunc)):
-            _require(flag.shape == (n,) and flag.dtype == bool, "flags.batch", f"{name}: shape {flag.shape} dtype {flag.dtype}")
+            _require(
+                flag.shape == (n,) and flag.dtype == bool,
+                "flags.batch",
+                f"{name}: shape {flag.shape} dtype {flag.dtype}",
+            )
         _check_info(info, n)
         done = term | trunc
         ends += int(done.sum())
@@ -260,15 +350,26 @@ def check_vector_env(env: gymnasium.vector.VectorEnv, steps: int = 50, seed: int
             pending = done
         else:
             for key in ("final_obs", "_final_obs"):
-                _require(key not in info, "disabled.no_final_obs", f"info has {key!r}: the env reset by itself")
+                _require(
+                    key not in info,
+                    "disabled.no_final_obs",
+                    f"info has {key!r}: the env reset by itself",
+                )
             if done.any():
                 o, last = _check_reset_mask(env, done, o, n, space, last)
         prev = o
     if mode is AutoresetMode.DISABLED:
         _check_reset_mask_validated(env, n)
     if ends < min_episode_ends:
-        raise ContractViolation("episode_ends", f"{ends} episode ends in {steps} steps, wanted {min_episode_ends}: "
-                                "shorten the episodes (max_episode_steps / episode_length_s) or raise steps")  # fmt: skip
+        raise ContractViolation(
+            "episode_ends",
+            f"{ends} episode ends in {steps} steps, wanted {min_episode_ends}: "
+            "shorten the episodes (max_episode_steps / episode_length_s) or raise steps",
+        )
     again, _ = env.reset(seed=seed)
-    _require(np.array_equal(_np(again), first), "reset.seeded", f"reset(seed={seed}) returned different obs twice")
+    _require(
+        np.array_equal(_np(again), first),
+        "reset.seeded",
+        f"reset(seed={seed}) returned different obs twice",
+    )
     return CheckReport(autoreset_mode=mode, num_envs=n, steps=steps, episode_ends=ends)

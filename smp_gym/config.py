@@ -37,14 +37,22 @@ class SmpRewardCfg:
 
     def __post_init__(self) -> None:
         if not self.timesteps or any(int(t) != t or t < 0 for t in self.timesteps):
-            raise ConfigError(f"reward.timesteps: received {self.timesteps!r}; give non-negative "
-                              "integer diffusion steps, e.g. (8, 15, 22).")  # fmt: skip
+            raise ConfigError(
+                f"reward.timesteps: received {self.timesteps!r}; give non-negative "
+                "integer diffusion steps, e.g. (8, 15, 22)."
+            )
         if len(set(self.timesteps)) != len(self.timesteps):
-            raise ConfigError(f"reward.timesteps: received {self.timesteps!r}; values must be unique.")
+            raise ConfigError(
+                f"reward.timesteps: received {self.timesteps!r}; values must be unique."
+            )
         if not self.ws > 0:
-            raise ConfigError(f"reward.ws: received {self.ws}; must be > 0 (reference: 6, Location 4).")
+            raise ConfigError(
+                f"reward.ws: received {self.ws}; must be > 0 (reference: 6, Location 4)."
+            )
         if self.mode not in ("product", "weighted_sum"):
-            raise ConfigError(f"reward.mode: received {self.mode!r}; use 'product' or 'weighted_sum'.")
+            raise ConfigError(
+                f"reward.mode: received {self.mode!r}; use 'product' or 'weighted_sum'."
+            )
         if self.task_weight < 0 or self.smp_weight < 0:
             raise ConfigError("reward.task_weight / smp_weight: must be >= 0.")
         if self.normalizer_max_count < 1 or not self.normalizer_min > 0:
@@ -75,7 +83,9 @@ class GsiCfg:
 
     def __post_init__(self) -> None:
         if self.init not in ("gsi", "default", "dataset"):
-            raise ConfigError(f"gsi.init: received {self.init!r}; use 'gsi', 'default' or 'dataset'.")
+            raise ConfigError(
+                f"gsi.init: received {self.init!r}; use 'gsi', 'default' or 'dataset'."
+            )
         if self.pool_size is not None and self.pool_size < 1:
             raise ConfigError(f"gsi.pool_size: received {self.pool_size}; must be >= 1 (or None).")
         if self.batch_size < 1:
@@ -83,8 +93,10 @@ class GsiCfg:
         if self.refresh_interval < 0 or (self.refresh_count is not None and self.refresh_count < 1):
             raise ConfigError("gsi.refresh_interval must be >= 0 and gsi.refresh_count >= 1.")
         if None not in (self.pool_size, self.refresh_count) and self.refresh_count > self.pool_size:
-            raise ConfigError(f"gsi.refresh_count={self.refresh_count} exceeds gsi.pool_size="
-                              f"{self.pool_size}; refresh at most the whole pool.")  # fmt: skip
+            raise ConfigError(
+                f"gsi.refresh_count={self.refresh_count} exceeds gsi.pool_size="
+                f"{self.pool_size}; refresh at most the whole pool."
+            )
         if self.init == "dataset" and not self.dataset:
             raise ConfigError("gsi.dataset: init='dataset' needs a feature file or motion folder.")
 
@@ -152,11 +164,15 @@ class SmpEnvCfg:
             raise ConfigError(f"episode_length_s: received {self.episode_length_s}; must be > 0.")
         for name, typ in (("gsi", GsiCfg), ("sim", SimCfg)):
             if not isinstance(getattr(self, name), typ):
-                raise ConfigError(f"{name}: received {type(getattr(self, name)).__name__}; pass a "
-                                  f"{typ.__name__} (or a dict of its fields to make_vec).")  # fmt: skip
+                raise ConfigError(
+                    f"{name}: received {type(getattr(self, name)).__name__}; pass a "
+                    f"{typ.__name__} (or a dict of its fields to make_vec)."
+                )
         if self.reward is not None and not isinstance(self.reward, SmpRewardCfg):
-            raise ConfigError(f"reward: received {type(self.reward).__name__}; pass an SmpRewardCfg "
-                              "(or a dict of its fields to make_vec).")  # fmt: skip
+            raise ConfigError(
+                f"reward: received {type(self.reward).__name__}; pass an SmpRewardCfg "
+                "(or a dict of its fields to make_vec)."
+            )
 
 
 def build_dataclass(cls, value: Any, field_name: str, base: Any = None):
@@ -165,12 +181,16 @@ def build_dataclass(cls, value: Any, field_name: str, base: Any = None):
     if value is None or isinstance(value, cls):
         return value
     if not isinstance(value, dict):
-        raise ConfigError(f"{field_name}: received {type(value).__name__}; pass a {cls.__name__} "
-                          "or a dict of its fields.")  # fmt: skip
+        raise ConfigError(
+            f"{field_name}: received {type(value).__name__}; pass a {cls.__name__} "
+            "or a dict of its fields."
+        )
     valid = [f.name for f in dataclasses.fields(cls) if f.init]
     unknown = sorted(set(value) - set(valid))
     if unknown:
-        raise ConfigError(f"{field_name}: unknown keys {unknown}; valid keys: {fmt_choices(valid)}.")
+        raise ConfigError(
+            f"{field_name}: unknown keys {unknown}; valid keys: {fmt_choices(valid)}."
+        )
     check_types(cls, value, field_name)
     return cls(**value) if base is None else dataclasses.replace(base, **value)
 
@@ -209,5 +229,6 @@ def check_types(cls, values: dict, prefix: str) -> None:
                 shown = "one of " + fmt_choices(get_args(hint))
             else:
                 shown = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
-            raise ConfigError(f"{prefix}.{key}: received {val!r} ({type(val).__name__}); "
-                              f"expected {shown}.")  # fmt: skip
+            raise ConfigError(
+                f"{prefix}.{key}: received {val!r} ({type(val).__name__}); expected {shown}."
+            )

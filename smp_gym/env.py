@@ -48,21 +48,33 @@ def autoreset_mode_from(value) -> AutoresetMode:
     names = {m.name: m for m in AutoresetMode}
     if isinstance(value, str) and value.upper() in names:
         return names[value.upper()]
-    raise ConfigError(f"autoreset_mode: received {value!r}; use one of {fmt_choices(_MODES)} "
-                      "(or gymnasium.vector.AutoresetMode.SAME_STEP / NEXT_STEP / DISABLED).")  # fmt: skip
+    raise ConfigError(
+        f"autoreset_mode: received {value!r}; use one of {fmt_choices(_MODES)} "
+        "(or gymnasium.vector.AutoresetMode.SAME_STEP / NEXT_STEP / DISABLED)."
+    )
 
 
 class SmpVectorEnv(gymnasium.vector.VectorEnv):
     """``num_envs`` copies of one task. Observations, rewards and flags are torch tensors on
     ``device`` (actor observations; the critic's are ``state()``). See docs/env_api.md."""
 
-    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": [None, "rgb_array"],
-                "render_fps": 50}  # fmt: skip
+    metadata = {
+        "autoreset_mode": AutoresetMode.SAME_STEP,
+        "render_modes": [None, "rgb_array"],
+        "render_fps": 50,
+    }
 
-    def __init__(self, task: str, num_envs: int = 1, *, cfg: SmpEnvCfg | None = None,
-                 device: str | torch.device | None = None, render_mode: str | None = None,
-                 max_episode_steps: int | None = None,
-                 autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP) -> None:  # fmt: skip
+    def __init__(
+        self,
+        task: str,
+        num_envs: int = 1,
+        *,
+        cfg: SmpEnvCfg | None = None,
+        device: str | torch.device | None = None,
+        render_mode: str | None = None,
+        max_episode_steps: int | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
+    ) -> None:
         cfg = cfg or SmpEnvCfg()
         if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
             raise ConfigError(f"num_envs: received {num_envs!r}; must be an int >= 1.")
@@ -74,20 +86,30 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         self.spec_task = importlib.import_module(self.info.module).TASK
         self.task_cfg = cfg.task if cfg.task is not None else self.spec_task.cfg_type()
         if not isinstance(self.task_cfg, self.spec_task.cfg_type):
-            raise ConfigError(f"task: received {type(self.task_cfg).__name__}; {self.info.id} takes "
-                              f"a {self.spec_task.cfg_type.__name__}.")  # fmt: skip
+            raise ConfigError(
+                f"task: received {type(self.task_cfg).__name__}; {self.info.id} takes "
+                f"a {self.spec_task.cfg_type.__name__}."
+            )
         self.cfg = cfg
         self.num_envs, self.render_mode = num_envs, render_mode
         self.device = resolve_device(device)
         self._generator = torch.Generator(self.device)
-        self._generator.manual_seed(cfg.seed if cfg.seed is not None else int(torch.randint(2**31, ())))
+        self._generator.manual_seed(
+            cfg.seed if cfg.seed is not None else int(torch.randint(2**31, ()))
+        )
 
         # The frozen prior and the SMP reward it defines.
         self.prior = checkpoint.load(cfg.prior or self.info.default_prior, self.device)
         self.layout = self.prior.layout
-        compile_prior = cfg.compile_prior if cfg.compile_prior is not None else num_envs >= COMPILE_MIN_ENVS
-        self.reward = SmpReward(self.prior, cfg.reward or self.info.reward,
-                                self.spec_task.smp_termination(self.task_cfg), compile=compile_prior)  # fmt: skip
+        compile_prior = (
+            cfg.compile_prior if cfg.compile_prior is not None else num_envs >= COMPILE_MIN_ENVS
+        )
+        self.reward = SmpReward(
+            self.prior,
+            cfg.reward or self.info.reward,
+            self.spec_task.smp_termination(self.task_cfg),
+            compile=compile_prior,
+        )
 
         # The simulator (our start-state writer is its last reset event), the window, start states.
         self._staged: tuple[Tensor, StartState] | None = None
@@ -103,7 +125,9 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         self.state_space = batch_space(self.single_state_space, num_envs)
         low, high = self._sim_io.action_bounds(self.sim)
         self._action_low, self._action_high = low.to(self.device), high.to(self.device)
-        self.single_action_space = gymnasium.spaces.Box(low.cpu().numpy(), high.cpu().numpy(), dtype=np.float32)
+        self.single_action_space = gymnasium.spaces.Box(
+            low.cpu().numpy(), high.cpu().numpy(), dtype=np.float32
+        )
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.max_episode_steps = self.sim.max_episode_length
         self.metric_specs = self.spec_task.metric_specs
@@ -112,7 +136,9 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         self._obs: Tensor | None = None
         self._state: Tensor | None = None
         self._restart: Tensor | None = None  # NEXT_STEP: envs whose episode ended last step
-        self._ended = torch.zeros(num_envs, dtype=torch.bool, device=self.device)  # DISABLED: awaiting reset
+        self._ended = torch.zeros(
+            num_envs, dtype=torch.bool, device=self.device
+        )  # DISABLED: awaiting reset
         self._nonfinite_seen = torch.zeros((), dtype=torch.long, device=self.device)
         self._nonfinite_warned = False
         self._steps = 0
@@ -127,7 +153,9 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
 
         self._sim_io = sim_io
         dt = self.layout.dt
-        steps = max_episode_steps or max(1, round((cfg.episode_length_s or self.info.episode_length_s) / dt))
+        steps = max_episode_steps or max(
+            1, round((cfg.episode_length_s or self.info.episode_length_s) / dt)
+        )
         # mjlab takes ceil(length / dt) steps; half a step below the target keeps float error out.
         sim_cfg = self.spec_task.make_sim_cfg(self.task_cfg, cfg.sim, (steps - 0.5) * dt)
         sim_cfg.scene.num_envs = self.num_envs
@@ -143,14 +171,22 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
             sim = ManagerBasedRlEnv(sim_cfg, device=str(self.device), render_mode=self.render_mode)
         reset_terms = sim.event_manager.active_terms.get("reset", [])
         if not reset_terms or reset_terms[-1] != "smp_start_state":
-            raise ConfigError(f"mjlab reset events are {reset_terms}; 'smp_start_state' must run last "
-                              "so observations see the written start state. Check cfg.events order.")  # fmt: skip
-        checks.check_prior_matches_sim(self.layout, sim, feature_dim=self.prior.model.cfg.feature_dim,
-                                       prior_name=f"prior {self.prior.source}")  # fmt: skip
+            raise ConfigError(
+                f"mjlab reset events are {reset_terms}; 'smp_start_state' must run last "
+                "so observations see the written start state. Check cfg.events order."
+            )
+        checks.check_prior_matches_sim(
+            self.layout,
+            sim,
+            feature_dim=self.prior.model.cfg.feature_dim,
+            prior_name=f"prior {self.prior.source}",
+        )
         self._reader = sim_io.FrameReader(sim, self.layout)
         self._joint_ids = self._reader.joint_ids  # layout order -> the robot's joints
         robot = sim.scene["robot"]
-        self._joint_limits = robot.data.joint_pos_limits[:, self._joint_ids].to(self.device)  # [N, J, 2]
+        self._joint_limits = robot.data.joint_pos_limits[:, self._joint_ids].to(
+            self.device
+        )  # [N, J, 2]
         return sim
 
     def _build_start_states(self) -> StartStates:
@@ -160,18 +196,29 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
             limits = self._joint_limits[0]
             check = Plausible(joint_low=limits[:, 0], joint_high=limits[:, 1])
             size = g.pool_size or (4096 if self.device.type == "cuda" else 1024)
-            pool = GsiPool(lambda n: DdpmChain(self.prior, n, self._generator), size,
-                           num_steps=self.prior.num_timesteps, batch_size=g.batch_size,
-                           refresh_interval=g.refresh_interval, refresh_count=g.refresh_count or max(1, size // 4),
-                           progress=size > 1024, validate=lambda w: check(w, self.layout))  # fmt: skip
+            pool = GsiPool(
+                lambda n: DdpmChain(self.prior, n, self._generator),
+                size,
+                num_steps=self.prior.num_timesteps,
+                batch_size=g.batch_size,
+                refresh_interval=g.refresh_interval,
+                refresh_count=g.refresh_count or max(1, size // 4),
+                progress=size > 1024,
+                validate=lambda w: check(w, self.layout),
+            )
             if not warn_implausible(pool, self.prior.source):
                 pool = None  # nothing usable: start from the default pose (warned)
         elif g.init == "dataset":
             dataset = self._load_dataset()
-        return StartStates(self.layout, default_root=robot.data.default_root_state.to(self.device),
-                           default_joint_pos=robot.data.default_joint_pos[:, self._joint_ids].to(self.device),
-                           pool=pool, dataset=dataset, random_heading=g.random_heading,
-                           generator=self._generator)  # fmt: skip
+        return StartStates(
+            self.layout,
+            default_root=robot.data.default_root_state.to(self.device),
+            default_joint_pos=robot.data.default_joint_pos[:, self._joint_ids].to(self.device),
+            pool=pool,
+            dataset=dataset,
+            random_heading=g.random_heading,
+            generator=self._generator,
+        )
 
     def _load_dataset(self) -> Tensor:
         from pathlib import Path
@@ -234,7 +281,11 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         ``seed`` seeds the simulator's RNGs and this env's generator (SDS noise, GSI draws)."""
         if seed is not None:
             self._generator.manual_seed(seed)
-            with contextlib.redirect_stdout(io.StringIO()) if not self.cfg.verbose else contextlib.nullcontext():
+            with (
+                contextlib.redirect_stdout(io.StringIO())
+                if not self.cfg.verbose
+                else contextlib.nullcontext()
+            ):
                 self.sim.seed(seed)
         mask = (options or {}).get("reset_mask")
         if mask is not None:
@@ -264,7 +315,9 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         # The SMP reward of this step's window, and SMP terminations from the same error.
         nonfinite = self._sim_io.nonfinite_state(self.sim) if self.cfg.reset_nonfinite else None
         self.window.push(self._reader())
-        raw, r_smp = self.reward(self.window.features(), self._generator, _valid(nonfinite, restart))
+        raw, r_smp = self.reward(
+            self.window.features(), self._generator, _valid(nonfinite, restart)
+        )
         reward = self.reward.combine(task_r, r_smp)
         terminated = terminated | self.reward.terminated(raw, self.sim.episode_length_buf)
         if nonfinite is not None:  # blown-up physics: terminated, reward 0, counted
@@ -283,15 +336,18 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         self.episodes.add(reward, info)
         obs, state = obs_d["actor"], obs_d["critic"]
         if restart is not None:  # NEXT_STEP: their first observation, reward 0, both flags False
-            reward, terminated, truncated = (torch.where(restart, torch.zeros_like(x), x)
-                                             for x in (reward, terminated, truncated))  # fmt: skip
+            reward, terminated, truncated = (
+                torch.where(restart, torch.zeros_like(x), x)
+                for x in (reward, terminated, truncated)
+            )
             obs, state = self._reset_into(restart.nonzero().squeeze(-1), obs, state)
         obs, state = self._end_episodes(terminated, truncated, obs, state, info)
         self._obs, self._state = obs, state
         return obs, reward, terminated, truncated, info
 
-    def _end_episodes(self, terminated: Tensor, truncated: Tensor, obs: Tensor, state: Tensor,
-                      info: dict) -> tuple[Tensor, Tensor]:  # fmt: skip
+    def _end_episodes(
+        self, terminated: Tensor, truncated: Tensor, obs: Tensor, state: Tensor, info: dict
+    ) -> tuple[Tensor, Tensor]:
         """Report the episodes that ended (``final_info``) and reset them as the mode says:
         SAME_STEP now (with ``final_obs``), NEXT_STEP on the next call, DISABLED never."""
         done = terminated | truncated
@@ -332,15 +388,21 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         """``reset_mask`` as a bool tensor on the env's device, or a ValueError naming it."""
         shape = tuple(getattr(mask, "shape", ()))
         dtype = getattr(mask, "dtype", type(mask).__name__)
-        is_bool = dtype in (torch.bool, np.bool_) or (isinstance(dtype, np.dtype) and dtype == np.bool_)
+        is_bool = dtype in (torch.bool, np.bool_) or (
+            isinstance(dtype, np.dtype) and dtype == np.bool_
+        )
         if not isinstance(mask, (Tensor, np.ndarray)) or not is_bool or shape != (self.num_envs,):
-            raise ValueError(f"reset_mask: received {type(mask).__name__} of shape {shape} and dtype "
-                             f"{dtype}; expected a bool numpy array or torch tensor of shape "
-                             f"({self.num_envs},) (num_envs), True for the envs to reset.")  # fmt: skip
+            raise ValueError(
+                f"reset_mask: received {type(mask).__name__} of shape {shape} and dtype "
+                f"{dtype}; expected a bool numpy array or torch tensor of shape "
+                f"({self.num_envs},) (num_envs), True for the envs to reset."
+            )
         mask = torch.as_tensor(mask, device=self.device)
         if not bool(mask.any()):
-            raise ValueError(f"reset_mask: received all False (shape ({self.num_envs},)); set True for "
-                             "at least one env to reset, or pass no reset_mask to reset all.")  # fmt: skip
+            raise ValueError(
+                f"reset_mask: received all False (shape ({self.num_envs},)); set True for "
+                "at least one env to reset, or pass no reset_mask to reset all."
+            )
         return mask
 
     def _prepare_actions(self, actions) -> Tensor:
@@ -348,25 +410,33 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
             raise RuntimeError("SmpVectorEnv.step() called before reset(); call env.reset() first.")
         if self.autoreset_mode is AutoresetMode.DISABLED and bool(self._ended.any()):
             ended = self._ended.nonzero().squeeze(-1).tolist()
-            raise RuntimeError(f"envs {ended[:10]} ended and autoreset_mode is DISABLED: reset them with "
-                               "env.reset(options={'reset_mask': mask}) before stepping again.")  # fmt: skip
+            raise RuntimeError(
+                f"envs {ended[:10]} ended and autoreset_mode is DISABLED: reset them with "
+                "env.reset(options={'reset_mask': mask}) before stepping again."
+            )
         try:
             a = torch.as_tensor(actions, device=self.device, dtype=torch.float32)
         except (TypeError, ValueError, RuntimeError, NotImplementedError) as err:
             where = getattr(actions, "device", type(actions).__name__)
-            raise ValueError(f"actions: cannot use {where} actions on {self.device} ({err}); pass a "
-                             f"float tensor or array of shape ({self.num_envs}, "
-                             f"{self.single_action_space.shape[0]}).") from err
+            raise ValueError(
+                f"actions: cannot use {where} actions on {self.device} ({err}); pass a "
+                f"float tensor or array of shape ({self.num_envs}, "
+                f"{self.single_action_space.shape[0]})."
+            ) from err
         expected = (self.num_envs, self.single_action_space.shape[0])
         if self.cfg.validate_actions is not False:
             if tuple(a.shape) != expected:  # host metadata: no sync
-                raise ValueError(f"actions: received shape {tuple(a.shape)}; expected {expected} "
-                                 f"(num_envs, action_dim) for {self.info.id}.")  # fmt: skip
+                raise ValueError(
+                    f"actions: received shape {tuple(a.shape)}; expected {expected} "
+                    f"(num_envs, action_dim) for {self.info.id}."
+                )
             check_finite = self.cfg.validate_actions or self.device.type == "cpu"
             if check_finite and not bool(torch.isfinite(a).all()):
                 bad = (~torch.isfinite(a)).any(dim=1).nonzero().squeeze(-1).tolist()
-                raise ValueError(f"actions: NaN/inf values for envs {bad[:10]}; expected finite "
-                                 f"actions of shape {expected}.")  # fmt: skip
+                raise ValueError(
+                    f"actions: NaN/inf values for envs {bad[:10]}; expected finite "
+                    f"actions of shape {expected}."
+                )
         if self.cfg.clip_actions:
             a = torch.clamp(a, self._action_low, self._action_high)
         return a
@@ -385,8 +455,9 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
             "far); they were terminated, reset and given reward 0 (info['nonfinite'] marks them). "
             "Usual causes: start states outside what the robot can reach (an undertrained prior or "
             "narrow normalization: try gsi={'init': 'default'}) or extreme actions.",
-            RuntimeWarning, stacklevel=3,
-        )  # fmt: skip
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
     # ------------------------------------------------------------------ reward state
     def state_dict(self) -> dict:
@@ -404,19 +475,25 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         """Restore what :meth:`state_dict` saved (errors name the missing or malformed key)."""
         if not isinstance(state, dict) or "normalizer" not in state:
             got = sorted(state) if isinstance(state, dict) else type(state).__name__
-            raise ConfigError(f"SmpVectorEnv.load_state_dict: received {got}; expected a dict with "
-                              "keys 'normalizer', 'gsi', 'generator', 'task' (from env.state_dict()).")  # fmt: skip
+            raise ConfigError(
+                f"SmpVectorEnv.load_state_dict: received {got}; expected a dict with "
+                "keys 'normalizer', 'gsi', 'generator', 'task' (from env.state_dict())."
+            )
         if state.get("task") not in (None, self.info.id):
             raise ConfigError(f"state_dict is for {state['task']}, this env is {self.info.id}.")
         self.reward.normalizer.load_state_dict(state["normalizer"])
         if self.gsi is not None and state.get("gsi"):
             self.gsi.load_state_dict(state["gsi"])
         if "generator" in state:
-            self._generator.set_state(state["generator"].cpu() if self.device.type == "cpu" else state["generator"])
+            self._generator.set_state(
+                state["generator"].cpu() if self.device.type == "cpu" else state["generator"]
+            )
 
     def __repr__(self) -> str:
-        return (f"SmpVectorEnv({self.info.id}, num_envs={self.num_envs}, device={self.device}, "
-                f"autoreset_mode={self.autoreset_mode.name})")  # fmt: skip
+        return (
+            f"SmpVectorEnv({self.info.id}, num_envs={self.num_envs}, device={self.device}, "
+            f"autoreset_mode={self.autoreset_mode.name})"
+        )
 
 
 def _valid(*drop: Tensor | None) -> Tensor | None:

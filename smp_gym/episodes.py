@@ -15,7 +15,13 @@ class EpisodeStats:
     def __init__(self, num_envs: int, metrics: tuple[Metric, ...], device: torch.device) -> None:
         z = lambda: torch.zeros(num_envs, device=device)  # noqa: E731
         self.metrics = metrics
-        self.sums = {"return": z(), "task_return": z(), "smp_reward": z(), "sds_error": z(), "length": z()}
+        self.sums = {
+            "return": z(),
+            "task_return": z(),
+            "smp_reward": z(),
+            "sds_error": z(),
+            "length": z(),
+        }
         self.values = {m.name: z() for m in metrics}
 
     def add(self, reward: Tensor, info: dict) -> None:
@@ -50,6 +56,10 @@ class EpisodeStats:
             "episode_smp_reward": s["smp_reward"] / length,
             "episode_sds_error": s["sds_error"] / length,
             "terminated": terminated.clone(),
-            "metrics": {m.name: self.values[m.name] / length if m.reduce == "mean"
-                        else self.values[m.name].clone() for m in self.metrics},
-        }  # fmt: skip
+            "metrics": {
+                m.name: self.values[m.name] / length
+                if m.reduce == "mean"
+                else self.values[m.name].clone()
+                for m in self.metrics
+            },
+        }

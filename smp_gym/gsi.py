@@ -39,9 +39,18 @@ class Chain(Protocol):
 class GsiPool:
     """Pool of raw-feature windows [size, W, F] with amortized FIFO refresh."""
 
-    def __init__(self, make_chain: Callable[[int], Chain], size: int, *, num_steps: int,
-                 batch_size: int = 1024, refresh_interval: int = 2400, refresh_count: int = 1024,
-                 progress: bool = False, validate: Callable[[Tensor], Tensor] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        make_chain: Callable[[int], Chain],
+        size: int,
+        *,
+        num_steps: int,
+        batch_size: int = 1024,
+        refresh_interval: int = 2400,
+        refresh_count: int = 1024,
+        progress: bool = False,
+        validate: Callable[[Tensor], Tensor] | None = None,
+    ) -> None:
         if refresh_count > size:
             raise ConfigError(f"gsi.refresh_count={refresh_count} > pool size {size}.")
         self.make_chain = make_chain
@@ -50,7 +59,9 @@ class GsiPool:
         self.batch_size = batch_size
         self.refresh_interval = refresh_interval
         self.refresh_count = refresh_count
-        self.ticks_per_step = max(1, refresh_interval // max(num_steps, 1)) if refresh_interval else 0
+        self.ticks_per_step = (
+            max(1, refresh_interval // max(num_steps, 1)) if refresh_interval else 0
+        )
         self._num_steps = num_steps
         self.head = 0  # next pool row a refresh overwrites
         self.refreshes = 0  # completed refreshes
@@ -88,7 +99,9 @@ class GsiPool:
         if self.num_valid == self.size:
             idx = torch.randint(0, self.size, (n,), generator=generator, device=self.pool.device)
         elif self.num_valid == 0:
-            raise ConfigError("GSI pool: no valid start window to draw; use gsi={'init': 'default'}.")
+            raise ConfigError(
+                "GSI pool: no valid start window to draw; use gsi={'init': 'default'}."
+            )
         else:
             idx = torch.multinomial(self.valid.float(), n, replacement=True, generator=generator)
         return self.pool[idx]
@@ -111,7 +124,9 @@ class GsiPool:
         inserted ``num_steps - 1`` advances (``ticks_per_step`` apart) later."""
         if not self.ticks_per_step:
             return 0
-        return max(0, (ticks - (self._num_steps - 1) * self.ticks_per_step) // self.refresh_interval)
+        return max(
+            0, (ticks - (self._num_steps - 1) * self.ticks_per_step) // self.refresh_interval
+        )
 
     def _insert(self, windows: Tensor) -> None:
         n = windows.shape[0]
@@ -123,15 +138,25 @@ class GsiPool:
 
     def state_dict(self) -> dict:
         """Pool contents and FIFO head (a pending refresh restarts after loading)."""
-        return {"pool": self.pool.clone(), "head": self.head, "tick": self._tick,
-                "refreshes": self.refreshes}  # fmt: skip
+        return {
+            "pool": self.pool.clone(),
+            "head": self.head,
+            "tick": self._tick,
+            "refreshes": self.refreshes,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         keys = {"pool", "head", "tick", "refreshes"}
-        if not isinstance(state, dict) or not keys <= set(state) or not isinstance(state["pool"], Tensor):
+        if (
+            not isinstance(state, dict)
+            or not keys <= set(state)
+            or not isinstance(state["pool"], Tensor)
+        ):
             got = sorted(state) if isinstance(state, dict) else type(state).__name__
-            raise ConfigError(f"GsiPool.load_state_dict: received {got}; expected a dict with keys "
-                              f"{sorted(keys)} ('pool' a Tensor) as saved by state_dict().")  # fmt: skip
+            raise ConfigError(
+                f"GsiPool.load_state_dict: received {got}; expected a dict with keys "
+                f"{sorted(keys)} ('pool' a Tensor) as saved by state_dict()."
+            )
         if state["pool"].shape != self.pool.shape:
             raise ConfigError(
                 f"GSI pool state has shape {tuple(state['pool'].shape)}, this env's pool is "
@@ -170,14 +195,18 @@ class Plausible:
         jp = windows[..., s["joint_pos"]]
         rot = windows[..., s["root_rot"]].unflatten(-1, (2, 3)).norm(dim=-1)
         ee = windows[..., s["ee_pos"]].unflatten(-1, (layout.num_ees, 3)).norm(dim=-1)
-        ok = (torch.isfinite(windows).all(dim=-1)
-              & (z >= self.height_range[0]) & (z <= self.height_range[1])
-              & (jp >= self.joint_low - self.joint_margin).all(dim=-1)
-              & (jp <= self.joint_high + self.joint_margin).all(dim=-1)
-              & (windows[..., s["root_lin_vel"]].norm(dim=-1) <= self.max_lin_vel)
-              & (windows[..., s["root_ang_vel"]].norm(dim=-1) <= self.max_ang_vel)
-              & (ee <= self.max_ee_offset).all(dim=-1)
-              & (rot >= self.rot6d_norm[0]).all(dim=-1) & (rot <= self.rot6d_norm[1]).all(dim=-1))  # fmt: skip
+        ok = (
+            torch.isfinite(windows).all(dim=-1)
+            & (z >= self.height_range[0])
+            & (z <= self.height_range[1])
+            & (jp >= self.joint_low - self.joint_margin).all(dim=-1)
+            & (jp <= self.joint_high + self.joint_margin).all(dim=-1)
+            & (windows[..., s["root_lin_vel"]].norm(dim=-1) <= self.max_lin_vel)
+            & (windows[..., s["root_ang_vel"]].norm(dim=-1) <= self.max_ang_vel)
+            & (ee <= self.max_ee_offset).all(dim=-1)
+            & (rot >= self.rot6d_norm[0]).all(dim=-1)
+            & (rot <= self.rot6d_norm[1]).all(dim=-1)
+        )
         return ok.all(dim=-1)
 
 
@@ -198,18 +227,31 @@ class StartStates:
     simulator's reset, which writes ``state``; the env then primes its motion window from the
     same draw."""
 
-    def __init__(self, layout: FeatureLayout, *, default_root: Tensor, default_joint_pos: Tensor,
-                 pool: GsiPool | None = None, dataset: Tensor | None = None,
-                 random_heading: bool = False, generator: torch.Generator | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        layout: FeatureLayout,
+        *,
+        default_root: Tensor,
+        default_joint_pos: Tensor,
+        pool: GsiPool | None = None,
+        dataset: Tensor | None = None,
+        random_heading: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> None:
         self.layout = layout
-        self.default_root, self.default_joint_pos = default_root, default_joint_pos  # [N, 13], [N, J]
+        self.default_root, self.default_joint_pos = (
+            default_root,
+            default_joint_pos,
+        )  # [N, 13], [N, J]
         self.pool, self.dataset = pool, dataset
         self.random_heading = random_heading
         self.generator = generator
 
     @property
     def mode(self) -> str:
-        return "gsi" if self.pool is not None else "dataset" if self.dataset is not None else "default"
+        return (
+            "gsi" if self.pool is not None else "dataset" if self.dataset is not None else "default"
+        )
 
     def sample(self, env_ids: Tensor) -> StartState:
         """Start states for ``env_ids`` (a fresh draw every call)."""
@@ -220,16 +262,26 @@ class StartStates:
         if self.mode == "default":
             root, jp = self.default_root[env_ids], self.default_joint_pos[env_ids]
             quat = quat_mul(quat_from_yaw(yaw), root[:, 3:7])
-            state = InitState(root[:, :3], quat, rotate_z(root[:, 7:10], yaw), rotate_z(root[:, 10:13], yaw),
-                              jp, torch.zeros_like(jp))  # fmt: skip
+            state = InitState(
+                root[:, :3],
+                quat,
+                rotate_z(root[:, 7:10], yaw),
+                rotate_z(root[:, 10:13], yaw),
+                jp,
+                torch.zeros_like(jp),
+            )
             return StartState(state=state, frames=None)
         if self.pool is not None:
             windows = self.pool.sample(n, self.generator)
         else:
-            idx = torch.randint(0, self.dataset.shape[0], (n,), generator=self.generator, device=device)
+            idx = torch.randint(
+                0, self.dataset.shape[0], (n,), generator=self.generator, device=device
+            )
             windows = self.dataset[idx]
         frames = features_to_frames(windows, self.layout, torch.zeros(n, 2, device=device), yaw)
-        return StartState(state=init_state_from_frames(frames, self.layout.dt), frames=frames.pack())
+        return StartState(
+            state=init_state_from_frames(frames, self.layout.dt), frames=frames.pack()
+        )
 
 
 def warn_implausible(pool: GsiPool, prior_name: str, min_fraction: float = 0.95) -> bool:
@@ -243,7 +295,11 @@ def warn_implausible(pool: GsiPool, prior_name: str, min_fraction: float = 0.95)
         f"prior {prior_name}: {bad}/{pool.size} GSI start windows are implausible for the robot "
         "(non-finite, root height, joints far beyond their limits, extreme velocities or "
         "end-effector offsets); "
-        + ("episodes start only from the others. " if usable else "episodes start from the default pose. ")
+        + (
+            "episodes start only from the others. "
+            if usable
+            else "episodes start from the default pose. "
+        )
         + "The prior is likely undertrained or fit on too narrow data. Fixes: train longer "
         "(smp-gym pretrain --cfg.steps ...), fit the normalization on wider data (more clips, "
         "--mirror), or start episodes from the default pose: make_vec(..., gsi={'init': 'default'}).",

@@ -15,8 +15,10 @@ def build_cfg(env_id: str, **overrides) -> SmpEnvCfg:
     """An SmpEnvCfg from keyword overrides; nested configs may be given as dicts."""
     unknown = sorted(set(overrides) - set(OVERRIDE_KEYS))
     if unknown:
-        raise ConfigError(f"make_vec: unknown override(s) {unknown}; valid keys: "
-                          f"{fmt_choices(OVERRIDE_KEYS)} (plus num_envs, device, render_mode).")  # fmt: skip
+        raise ConfigError(
+            f"make_vec: unknown override(s) {unknown}; valid keys: "
+            f"{fmt_choices(OVERRIDE_KEYS)} (plus num_envs, device, render_mode)."
+        )
     values = dict(overrides)
     for key, cls in _NESTED.items():
         if key in values:
@@ -25,7 +27,9 @@ def build_cfg(env_id: str, **overrides) -> SmpEnvCfg:
         from smp_gym.envs import task_spec
 
         values["task"] = build_dataclass(task_spec(env_id).cfg_type, values["task"], "task")
-    check_types(SmpEnvCfg, {k: v for k, v in values.items() if k not in _NESTED and k != "task"}, "make_vec")
+    check_types(
+        SmpEnvCfg, {k: v for k, v in values.items() if k not in _NESTED and k != "task"}, "make_vec"
+    )
     if values.get("gsi") is None:
         values.pop("gsi", None)
     if values.get("sim") is None:
@@ -42,8 +46,15 @@ def _task_default(task: str, key: str):
     return task_info(task).reward
 
 
-def make_vec(env_id: str = "SmpSteeringG1-v0", num_envs: int = 1, device=None, render_mode=None,
-             max_episode_steps: int | None = None, autoreset_mode="SameStep", **overrides):  # fmt: skip
+def make_vec(
+    env_id: str = "SmpSteeringG1-v0",
+    num_envs: int = 1,
+    device=None,
+    render_mode=None,
+    max_episode_steps: int | None = None,
+    autoreset_mode="SameStep",
+    **overrides,
+):
     """Create an :class:`~smp_gym.env.SmpVectorEnv` (the ``vector_entry_point`` of every id;
     Gymnasium passes the id as ``env_id``, so ``task={...}`` stays free for the task's config).
 
@@ -54,7 +65,16 @@ def make_vec(env_id: str = "SmpSteeringG1-v0", num_envs: int = 1, device=None, r
 
     cfg = build_cfg(env_id, **overrides)
     if max_episode_steps is not None and cfg.episode_length_s is not None:
-        raise ConfigError(f"make_vec: got both max_episode_steps={max_episode_steps} and "
-                          f"episode_length_s={cfg.episode_length_s}; pass only one.")  # fmt: skip
-    return SmpVectorEnv(env_id, num_envs, cfg=cfg, device=device, render_mode=render_mode,
-                        max_episode_steps=max_episode_steps, autoreset_mode=autoreset_mode)  # fmt: skip
+        raise ConfigError(
+            f"make_vec: got both max_episode_steps={max_episode_steps} and "
+            f"episode_length_s={cfg.episode_length_s}; pass only one."
+        )
+    return SmpVectorEnv(
+        env_id,
+        num_envs,
+        cfg=cfg,
+        device=device,
+        render_mode=render_mode,
+        max_episode_steps=max_episode_steps,
+        autoreset_mode=autoreset_mode,
+    )

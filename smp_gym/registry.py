@@ -29,25 +29,50 @@ class TaskInfo:
 TASKS: dict[str, TaskInfo] = {
     t.id: t
     for t in (
-        TaskInfo(id="SmpForwardG1-v0", name="forward", module="smp_gym.envs.forward",
-                 description="Walk/jog/run along world +x at a commanded speed (0.5-5 m/s).",
-                 default_prior="forward", episode_length_s=20.0),
-        TaskInfo(id="SmpSteeringG1-v0", name="steering", module="smp_gym.envs.steering",
-                 description="Track a commanded planar velocity (0.5-2 m/s) while facing a commanded "
-                             "direction.",
-                 default_prior="locomotion", episode_length_s=20.0),
-        TaskInfo(id="SmpLocationG1-v0", name="location", module="smp_gym.envs.location",
-                 description="Walk to a world-frame xy goal 1-10 m away, re-drawn every 5-10 s.",
-                 default_prior="locomotion", episode_length_s=20.0,
-                 reward=SmpRewardCfg(ws=4.0)),  # SEED_SPEC §5.4
-        TaskInfo(id="SmpGetupG1-v0", name="getup", module="smp_gym.envs.getup",
-                 description="Stand up from a fallen pose and hold the head above 1.2 m.",
-                 default_prior="getup", episode_length_s=5.0),
-        TaskInfo(id="SmpDodgeballG1-v0", name="dodgeball", module="smp_gym.envs.dodgeball",
-                 description="Dodge a ball thrown at the torso from 8-10 m every 1-4 s; a hit ends "
-                             "the episode.",
-                 default_prior="locomotion", episode_length_s=20.0),
-    )  # fmt: skip
+        TaskInfo(
+            id="SmpForwardG1-v0",
+            name="forward",
+            module="smp_gym.envs.forward",
+            description="Walk/jog/run along world +x at a commanded speed (0.5-5 m/s).",
+            default_prior="forward",
+            episode_length_s=20.0,
+        ),
+        TaskInfo(
+            id="SmpSteeringG1-v0",
+            name="steering",
+            module="smp_gym.envs.steering",
+            description="Track a commanded planar velocity (0.5-2 m/s) while facing a commanded "
+            "direction.",
+            default_prior="locomotion",
+            episode_length_s=20.0,
+        ),
+        TaskInfo(
+            id="SmpLocationG1-v0",
+            name="location",
+            module="smp_gym.envs.location",
+            description="Walk to a world-frame xy goal 1-10 m away, re-drawn every 5-10 s.",
+            default_prior="locomotion",
+            episode_length_s=20.0,
+            reward=SmpRewardCfg(ws=4.0),
+        ),  # SEED_SPEC §5.4
+        TaskInfo(
+            id="SmpGetupG1-v0",
+            name="getup",
+            module="smp_gym.envs.getup",
+            description="Stand up from a fallen pose and hold the head above 1.2 m.",
+            default_prior="getup",
+            episode_length_s=5.0,
+        ),
+        TaskInfo(
+            id="SmpDodgeballG1-v0",
+            name="dodgeball",
+            module="smp_gym.envs.dodgeball",
+            description="Dodge a ball thrown at the torso from 8-10 m every 1-4 s; a hit ends "
+            "the episode.",
+            default_prior="locomotion",
+            episode_length_s=20.0,
+        ),
+    )
 }
 
 
@@ -71,7 +96,11 @@ def register(info: TaskInfo) -> None:
     import gymnasium
 
     if not isinstance(info, TaskInfo):
-        raise ConfigError(f"register: received {type(info).__name__}; pass a TaskInfo(id=..., ...).")
+        raise ConfigError(
+            f"register: received {type(info).__name__}; pass a TaskInfo(id=..., ...)."
+        )
     TASKS[info.id] = info
     if info.id not in gymnasium.registry:
-        gymnasium.register(id=info.id, vector_entry_point="smp_gym.make:make_vec", kwargs={"env_id": info.id})
+        gymnasium.register(
+            id=info.id, vector_entry_point="smp_gym.make:make_vec", kwargs={"env_id": info.id}
+        )

@@ -35,16 +35,27 @@ def combine(task: Tensor, smp: Tensor, cfg: SmpRewardCfg) -> Tensor:
 class SmpReward:
     """The frozen prior's SDS error turned into ``r_smp``, and everything that depends on it."""
 
-    def __init__(self, prior: Prior, cfg: SmpRewardCfg, termination: SmpTermination | None = None,
-                 *, compile: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        prior: Prior,
+        cfg: SmpRewardCfg,
+        termination: SmpTermination | None = None,
+        *,
+        compile: bool = False,
+    ) -> None:
         self.cfg = cfg
         self.termination = termination
         self.scorer = SdsScorer(prior, cfg.timesteps, compile=compile)
-        self.normalizer = SdsNormalizer(len(cfg.timesteps), prior.device, cfg.normalizer_max_count,
-                                        cfg.normalizer_min)  # fmt: skip
+        self.normalizer = SdsNormalizer(
+            len(cfg.timesteps), prior.device, cfg.normalizer_max_count, cfg.normalizer_min
+        )
 
-    def __call__(self, features: Tensor, generator: torch.Generator | None = None,
-                 valid: Tensor | None = None) -> tuple[Tensor, Tensor]:  # fmt: skip
+    def __call__(
+        self,
+        features: Tensor,
+        generator: torch.Generator | None = None,
+        valid: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor]:
         """Score windows [N, W, F]; returns (raw SDS error [N, K], r_smp [N]). Rows where
         ``valid`` [N] is False (blown-up physics, a reset step) stay out of the running mean,
         which is updated *before* it normalizes this step's errors. Tensor ops only."""
@@ -63,7 +74,9 @@ class SmpReward:
         t = self.termination
         if t is None:
             return torch.zeros(raw.shape[0], dtype=torch.bool, device=raw.device)
-        return (torch.exp(-t.ws * raw.mean(dim=1)) < t.threshold) & (episode_length >= t.grace_steps)
+        return (torch.exp(-t.ws * raw.mean(dim=1)) < t.threshold) & (
+            episode_length >= t.grace_steps
+        )
 
     def state_dict(self) -> dict:
         return {"normalizer": self.normalizer.state_dict()}
@@ -71,6 +84,8 @@ class SmpReward:
     def load_state_dict(self, state: dict) -> None:
         if not isinstance(state, dict) or "normalizer" not in state:
             got = sorted(state) if isinstance(state, dict) else type(state).__name__
-            raise ConfigError(f"SmpReward.load_state_dict: received {got}; expected a dict with key "
-                              "'normalizer' (from env.state_dict()['reward']).")  # fmt: skip
+            raise ConfigError(
+                f"SmpReward.load_state_dict: received {got}; expected a dict with key "
+                "'normalizer' (from env.state_dict()['reward'])."
+            )
         self.normalizer.load_state_dict(state["normalizer"])

@@ -47,8 +47,10 @@ class Metric:
 
     def __post_init__(self) -> None:
         if self.reduce not in ("mean", "last", "max", "sum"):
-            raise ConfigError(f"Metric {self.name!r}.reduce: received {self.reduce!r}; use 'mean', "
-                              "'last', 'max' or 'sum'.")  # fmt: skip
+            raise ConfigError(
+                f"Metric {self.name!r}.reduce: received {self.reduce!r}; use 'mean', "
+                "'last', 'max' or 'sum'."
+            )
 
     @property
     def title(self) -> str:

@@ -32,8 +32,12 @@ def seed_priors(seed_dir, tmp_path_factory) -> dict[str, Path]:
     from smp_gym.prior.checkpoint import import_seed
 
     out = tmp_path_factory.mktemp("seed_priors")
-    return {name: import_seed(seed_dir / "pretrain_ckpt" / f"pretrained_{name}.pt", out / f"{name}.safetensors")
-            for name in ("loco", "lafan_run", "getup_f2s2")}  # fmt: skip
+    return {
+        name: import_seed(
+            seed_dir / "pretrain_ckpt" / f"pretrained_{name}.pt", out / f"{name}.safetensors"
+        )
+        for name in ("loco", "lafan_run", "getup_f2s2")
+    }
 
 
 @pytest.fixture(scope="session")

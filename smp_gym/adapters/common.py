@@ -7,8 +7,13 @@ from gymnasium.vector import AutoresetMode
 
 from smp_gym.errors import ConfigError
 
-EPISODE_KEYS = ("episode_return", "episode_length", "episode_task_return", "episode_smp_reward",
-                "episode_sds_error")  # fmt: skip
+EPISODE_KEYS = (
+    "episode_return",
+    "episode_length",
+    "episode_task_return",
+    "episode_smp_reward",
+    "episode_sds_error",
+)
 
 
 def scalar_logs(info: dict) -> dict[str, torch.Tensor]:
@@ -36,6 +41,8 @@ def require_same_step(env, library: str) -> None:
     the env reset itself: refuse an env built in another mode, saying which one to build."""
     mode = getattr(env.unwrapped, "autoreset_mode", None)
     if mode is not AutoresetMode.SAME_STEP:
-        raise ConfigError(f"{library} adapter: received an env with autoreset_mode={mode}; it needs "
-                          f"AutoresetMode.SAME_STEP. Build it with gymnasium.make_vec(id, "
-                          f"autoreset_mode='SameStep') (the default).")  # fmt: skip
+        raise ConfigError(
+            f"{library} adapter: received an env with autoreset_mode={mode}; it needs "
+            f"AutoresetMode.SAME_STEP. Build it with gymnasium.make_vec(id, "
+            f"autoreset_mode='SameStep') (the default)."
+        )

@@ -37,7 +37,9 @@ class SmpRslRlVecEnv(VecEnv):
         self.unwrapped.sim.episode_length_buf = value
 
     def _pack(self, obs: torch.Tensor) -> TensorDict:
-        return TensorDict({"actor": obs, "critic": self.unwrapped.state()}, batch_size=[self.num_envs])
+        return TensorDict(
+            {"actor": obs, "critic": self.unwrapped.state()}, batch_size=[self.num_envs]
+        )
 
     def get_observations(self) -> TensorDict:
         return self._obs
@@ -47,9 +49,13 @@ class SmpRslRlVecEnv(VecEnv):
         self._obs = self._pack(obs)
         if self.on_step is not None:
             self.on_step(info)
-        extras = {"time_outs": truncated & ~terminated,
-                  "log": {"/" + k.replace(" / ", "/").replace(" ", "_"): v
-                          for k, v in scalar_logs(info).items()}}  # fmt: skip
+        extras = {
+            "time_outs": truncated & ~terminated,
+            "log": {
+                "/" + k.replace(" / ", "/").replace(" ", "_"): v
+                for k, v in scalar_logs(info).items()
+            },
+        }
         return self._obs, reward, (terminated | truncated).long(), extras
 
     def close(self) -> None:

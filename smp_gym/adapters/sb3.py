@@ -31,8 +31,11 @@ class SmpSb3VecEnv(VecEnv):
         self._t0 = np.full(self.smp_env.num_envs, time.time())
         self.latest_logs: dict[str, float] = {}
         self.latest_info: dict = {}
-        super().__init__(self.smp_env.num_envs, self.smp_env.single_observation_space,
-                         self.smp_env.single_action_space)  # fmt: skip
+        super().__init__(
+            self.smp_env.num_envs,
+            self.smp_env.single_observation_space,
+            self.smp_env.single_action_space,
+        )
 
     def reset(self) -> np.ndarray:
         seed = self._seeds[0]
@@ -61,7 +64,11 @@ class SmpSb3VecEnv(VecEnv):
                 infos[i] = {
                     "terminal_observation": final_obs[i],
                     "TimeLimit.truncated": bool(trunc[i] and not term[i]),
-                    "episode": {"r": float(ret[i]), "l": int(length[i]), "t": round(now - self._t0[i], 6)},
+                    "episode": {
+                        "r": float(ret[i]),
+                        "l": int(length[i]),
+                        "t": round(now - self._t0[i], 6),
+                    },
                 }
                 self._t0[i] = now
         return _np(obs), _np(reward).astype(np.float32), dones, infos

@@ -37,8 +37,14 @@ class WindowSet:
             raise MotionDataError(f"clips {unknown} are not in this set; it has {self.clip_names}.")
         keep_ids = torch.tensor([self.clip_names.index(n) for n in clip_names], dtype=torch.long)
         mask = torch.isin(self.clip_index, keep_ids)
-        return WindowSet(self.windows[mask], self.clip_index[mask], self.clip_names, self.layout,
-                         self.stride, dict(self.meta))  # fmt: skip
+        return WindowSet(
+            self.windows[mask],
+            self.clip_index[mask],
+            self.clip_names,
+            self.layout,
+            self.stride,
+            dict(self.meta),
+        )
 
 
 def clip_windows(clip: Clip, layout: FeatureLayout, stride: int = 1) -> Tensor:
@@ -98,8 +104,7 @@ def build_windows(
             index.append(torch.full((wins.shape[0],), len(names), dtype=torch.long))
             names.append(c.name)
             parts.append(wins)
-    return WindowSet(torch.cat(parts), torch.cat(index), names, layout, stride,
-                     {"mirror": mirror})  # fmt: skip
+    return WindowSet(torch.cat(parts), torch.cat(index), names, layout, stride, {"mirror": mirror})
 
 
 MIN_RANGE = 0.05
@@ -108,7 +113,9 @@ constant feature in narrow training data would otherwise map a policy's small de
 normalized value (and an SDS error far outside anything the prior saw)."""
 
 
-def norm_stats(windows: Tensor, q_low: float = 0.01, q_high: float = 0.99, min_range: float = MIN_RANGE):
+def norm_stats(
+    windows: Tensor, q_low: float = 0.01, q_high: float = 0.99, min_range: float = MIN_RANGE
+):
     """Per-dim quantiles over every frame of every window (numpy's linear interpolation).
 
     Degenerate dims (q_high - q_low < 1e-6) get q_high = q_low + 1 (the reference's rule); other
@@ -160,10 +167,13 @@ def load_windows(path: str | Path) -> tuple[WindowSet, Tensor, Tensor]:
         with np.load(path, allow_pickle=False) as d:
             layout = FeatureLayout.from_dict(json.loads(str(d["layout"])))
             ws = WindowSet(
-                torch.from_numpy(d["windows"]), torch.from_numpy(d["clip_index"]).long(),
-                [str(n) for n in d["clip_names"]], layout, int(d["stride"]),
+                torch.from_numpy(d["windows"]),
+                torch.from_numpy(d["clip_index"]).long(),
+                [str(n) for n in d["clip_names"]],
+                layout,
+                int(d["stride"]),
                 json.loads(str(d["meta"])),
-            )  # fmt: skip
+            )
             return ws, torch.from_numpy(d["q_low"]), torch.from_numpy(d["q_high"])
     except (KeyError, ValueError, OSError) as err:
         raise MotionDataError(

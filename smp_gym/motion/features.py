@@ -43,10 +43,16 @@ class Frames:
     def pack(self) -> Tensor:
         """Concatenate into one tensor ``[..., 13 + 3E + J]`` (the ring buffer's storage)."""
         return torch.cat(
-            (self.root_pos_w, self.root_quat_w, self.root_lin_vel_w, self.root_ang_vel_w,
-             self.ee_pos_w.flatten(-2), self.joint_pos),
+            (
+                self.root_pos_w,
+                self.root_quat_w,
+                self.root_lin_vel_w,
+                self.root_ang_vel_w,
+                self.ee_pos_w.flatten(-2),
+                self.joint_pos,
+            ),
             dim=-1,
-        )  # fmt: skip
+        )
 
     @staticmethod
     def unpack(x: Tensor, layout: FeatureLayout) -> Frames:
@@ -64,8 +70,14 @@ class Frames:
         return Frames(*(t[idx] for t in self.astuple()))
 
     def astuple(self) -> tuple[Tensor, ...]:
-        return (self.root_pos_w, self.root_quat_w, self.root_lin_vel_w, self.root_ang_vel_w,
-                self.ee_pos_w, self.joint_pos)  # fmt: skip
+        return (
+            self.root_pos_w,
+            self.root_quat_w,
+            self.root_lin_vel_w,
+            self.root_ang_vel_w,
+            self.ee_pos_w,
+            self.joint_pos,
+        )
 
     @property
     def num_frames(self) -> int:
@@ -119,8 +131,9 @@ def features_to_frames(
     rp = window[..., s["root_pos"]]
     xy = rotate_z(torch.cat((rp[..., :2], torch.zeros_like(rp[..., :1])), -1), yaw)[..., :2]
     root_pos = torch.cat((xy + anchor_xy[:, None, :], rp[..., 2:3]), dim=-1)
-    quat = quat_mul(quat_from_yaw(yaw).expand(*rp.shape[:-1], 4),
-                    quat_from_rot6d(window[..., s["root_rot"]]))  # fmt: skip
+    quat = quat_mul(
+        quat_from_yaw(yaw).expand(*rp.shape[:-1], 4), quat_from_rot6d(window[..., s["root_rot"]])
+    )
     ee_l = window[..., s["ee_pos"]].unflatten(-1, (layout.num_ees, 3))
     ee_w = rotate_z(ee_l, yaw[..., None]) + root_pos.unsqueeze(-2)
     return Frames(

@@ -71,9 +71,12 @@ def _check_finite(arr: np.ndarray, path: Path, what: str) -> None:
 
 
 def resample(
-    root_pos: torch.Tensor, root_quat: torch.Tensor, joint_pos: torch.Tensor,
-    fps_in: float, fps_out: float,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+    root_pos: torch.Tensor,
+    root_quat: torch.Tensor,
+    joint_pos: torch.Tensor,
+    fps_in: float,
+    fps_out: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """mjlab ``MotionLoader`` resampling: lerp positions/joints, slerp the root quaternion,
     output times ``arange(0, duration, 1/fps_out)`` (endpoint excluded). All [T, ...] float32."""
     n = root_pos.shape[0]
@@ -101,11 +104,19 @@ def root_velocities(pos: torch.Tensor, quat: torch.Tensor, dt: float):
 
 
 def clip_from_root_and_joints(
-    name: str, root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray,
-    fps_in: float, layout: FeatureLayout, source: str = "", model_xml: str | None = None,
-) -> Clip:  # fmt: skip
+    name: str,
+    root_pos: np.ndarray,
+    root_quat: np.ndarray,
+    joint_pos: np.ndarray,
+    fps_in: float,
+    layout: FeatureLayout,
+    source: str = "",
+    model_xml: str | None = None,
+) -> Clip:
     """Resample to ``layout.fps``, differentiate, and run FK for the end-effectors."""
-    pos, quat, jp = (torch.as_tensor(a, dtype=torch.float32) for a in (root_pos, root_quat, joint_pos))
+    pos, quat, jp = (
+        torch.as_tensor(a, dtype=torch.float32) for a in (root_pos, root_quat, joint_pos)
+    )
     if abs(fps_in - layout.fps) > 1e-6:
         pos, quat, jp = resample(pos, quat, jp, fps_in, layout.fps)
     if pos.shape[0] < max(layout.window, 3):
@@ -114,8 +125,9 @@ def clip_from_root_and_joints(
             f"window of {layout.window} frames. Use a longer clip."
         )
     lin, ang = root_velocities(pos, quat, 1.0 / layout.fps)
-    ee = ee_positions(pos.double().numpy(), quat.double().numpy(), jp.double().numpy(), layout,
-                      model_xml)  # fmt: skip
+    ee = ee_positions(
+        pos.double().numpy(), quat.double().numpy(), jp.double().numpy(), layout, model_xml
+    )
     frames = Frames(pos, quat, lin, ang, torch.as_tensor(ee, dtype=torch.float32), jp)
     return Clip(name=name, fps=layout.fps, frames=frames, source=source)
 
@@ -140,14 +152,17 @@ def load_csv(
         )
     _check_finite(data, path, "the CSV")
     quat = _check_quats(data[:, [6, 3, 4, 5]], path, "root")  # xyzw -> wxyz
-    return clip_from_root_and_joints(path.stem, data[:, :3], quat, data[:, 7:], fps, layout,
-                                     str(path), model_xml)  # fmt: skip
+    return clip_from_root_and_joints(
+        path.stem, data[:, :3], quat, data[:, 7:], fps, layout, str(path), model_xml
+    )
 
 
 def load_npz(
-    path: str | Path, layout: FeatureLayout, body_names: tuple[str, ...] = G1_BODY_NAMES,
+    path: str | Path,
+    layout: FeatureLayout,
+    body_names: tuple[str, ...] = G1_BODY_NAMES,
     model_xml: str | None = None,
-) -> Clip:  # fmt: skip
+) -> Clip:
     """Load an mjlab motion NPZ as a clip at ``layout.fps``."""
     path = Path(path)
     try:
@@ -179,8 +194,16 @@ def load_npz(
     root = body_names.index(layout.root_body)
     quat = _check_quats(d["body_quat_w"][:, root], path, "root")
     if abs(fps - layout.fps) > 1e-6:  # resample like a CSV (FK recomputes the end-effectors)
-        return clip_from_root_and_joints(path.stem, d["body_pos_w"][:, root], quat,
-                                         d["joint_pos"], fps, layout, str(path), model_xml)  # fmt: skip
+        return clip_from_root_and_joints(
+            path.stem,
+            d["body_pos_w"][:, root],
+            quat,
+            d["joint_pos"],
+            fps,
+            layout,
+            str(path),
+            model_xml,
+        )
     if d["joint_pos"].shape[0] < layout.window:
         raise MotionDataError(
             f"{path}: {d['joint_pos'].shape[0]} frames, fewer than one window of {layout.window}."
@@ -188,7 +211,9 @@ def load_npz(
     try:
         ee_idx = [body_names.index(n) for n in layout.ee_body_names]
     except ValueError as err:
-        raise MotionDataError(f"{path}: an end-effector of the layout is not a body: {err}") from err
+        raise MotionDataError(
+            f"{path}: an end-effector of the layout is not a body: {err}"
+        ) from err
     t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32)  # noqa: E731
     frames = Frames(
         root_pos_w=t(d["body_pos_w"][:, root]),
@@ -221,9 +246,12 @@ def find_motion_files(paths: str | Path | list) -> list[Path]:
 
 
 def load_motions(
-    paths: str | Path | list, layout: FeatureLayout, csv_fps: float = 30.0,
-    model_xml: str | None = None, progress: bool = False,
-) -> list[Clip]:  # fmt: skip
+    paths: str | Path | list,
+    layout: FeatureLayout,
+    csv_fps: float = 30.0,
+    model_xml: str | None = None,
+    progress: bool = False,
+) -> list[Clip]:
     """Load every motion file under ``paths`` (see :func:`find_motion_files`)."""
     files = find_motion_files(paths)
     if progress:

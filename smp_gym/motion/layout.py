@@ -12,31 +12,70 @@ from smp_gym.errors import ConfigError
 
 # mjlab 1.6 G1 entity order (pinned to the simulator by tests/sim/test_layout_matches_mjlab.py).
 G1_JOINT_NAMES: tuple[str, ...] = (
-    "left_hip_pitch_joint", "left_hip_roll_joint", "left_hip_yaw_joint", "left_knee_joint",
-    "left_ankle_pitch_joint", "left_ankle_roll_joint",
-    "right_hip_pitch_joint", "right_hip_roll_joint", "right_hip_yaw_joint", "right_knee_joint",
-    "right_ankle_pitch_joint", "right_ankle_roll_joint",
-    "waist_yaw_joint", "waist_roll_joint", "waist_pitch_joint",
-    "left_shoulder_pitch_joint", "left_shoulder_roll_joint", "left_shoulder_yaw_joint",
-    "left_elbow_joint", "left_wrist_roll_joint", "left_wrist_pitch_joint", "left_wrist_yaw_joint",
-    "right_shoulder_pitch_joint", "right_shoulder_roll_joint", "right_shoulder_yaw_joint",
-    "right_elbow_joint", "right_wrist_roll_joint", "right_wrist_pitch_joint",
+    "left_hip_pitch_joint",
+    "left_hip_roll_joint",
+    "left_hip_yaw_joint",
+    "left_knee_joint",
+    "left_ankle_pitch_joint",
+    "left_ankle_roll_joint",
+    "right_hip_pitch_joint",
+    "right_hip_roll_joint",
+    "right_hip_yaw_joint",
+    "right_knee_joint",
+    "right_ankle_pitch_joint",
+    "right_ankle_roll_joint",
+    "waist_yaw_joint",
+    "waist_roll_joint",
+    "waist_pitch_joint",
+    "left_shoulder_pitch_joint",
+    "left_shoulder_roll_joint",
+    "left_shoulder_yaw_joint",
+    "left_elbow_joint",
+    "left_wrist_roll_joint",
+    "left_wrist_pitch_joint",
+    "left_wrist_yaw_joint",
+    "right_shoulder_pitch_joint",
+    "right_shoulder_roll_joint",
+    "right_shoulder_yaw_joint",
+    "right_elbow_joint",
+    "right_wrist_roll_joint",
+    "right_wrist_pitch_joint",
     "right_wrist_yaw_joint",
-)  # fmt: skip
+)
 
 # Body order of mjlab motion NPZ files (``body_pos_w[:, i]``), world body excluded.
 G1_BODY_NAMES: tuple[str, ...] = (
     "pelvis",
-    "left_hip_pitch_link", "left_hip_roll_link", "left_hip_yaw_link", "left_knee_link",
-    "left_ankle_pitch_link", "left_ankle_roll_link",
-    "right_hip_pitch_link", "right_hip_roll_link", "right_hip_yaw_link", "right_knee_link",
-    "right_ankle_pitch_link", "right_ankle_roll_link",
-    "waist_yaw_link", "waist_roll_link", "torso_link",
-    "left_shoulder_pitch_link", "left_shoulder_roll_link", "left_shoulder_yaw_link",
-    "left_elbow_link", "left_wrist_roll_link", "left_wrist_pitch_link", "left_wrist_yaw_link",
-    "right_shoulder_pitch_link", "right_shoulder_roll_link", "right_shoulder_yaw_link",
-    "right_elbow_link", "right_wrist_roll_link", "right_wrist_pitch_link", "right_wrist_yaw_link",
-)  # fmt: skip
+    "left_hip_pitch_link",
+    "left_hip_roll_link",
+    "left_hip_yaw_link",
+    "left_knee_link",
+    "left_ankle_pitch_link",
+    "left_ankle_roll_link",
+    "right_hip_pitch_link",
+    "right_hip_roll_link",
+    "right_hip_yaw_link",
+    "right_knee_link",
+    "right_ankle_pitch_link",
+    "right_ankle_roll_link",
+    "waist_yaw_link",
+    "waist_roll_link",
+    "torso_link",
+    "left_shoulder_pitch_link",
+    "left_shoulder_roll_link",
+    "left_shoulder_yaw_link",
+    "left_elbow_link",
+    "left_wrist_roll_link",
+    "left_wrist_pitch_link",
+    "left_wrist_yaw_link",
+    "right_shoulder_pitch_link",
+    "right_shoulder_roll_link",
+    "right_shoulder_yaw_link",
+    "right_elbow_link",
+    "right_wrist_roll_link",
+    "right_wrist_pitch_link",
+    "right_wrist_yaw_link",
+)
 
 G1_EE_BODY_NAMES: tuple[str, ...] = (
     "left_ankle_roll_link",
@@ -47,8 +86,14 @@ G1_EE_BODY_NAMES: tuple[str, ...] = (
 )
 
 # Per-frame feature parts, in order, with their width (E = number of end-effectors, J = joints).
-PART_NAMES: tuple[str, ...] = ("root_pos", "root_rot", "joint_pos", "ee_pos", "root_lin_vel",
-                               "root_ang_vel")  # fmt: skip
+PART_NAMES: tuple[str, ...] = (
+    "root_pos",
+    "root_rot",
+    "joint_pos",
+    "ee_pos",
+    "root_lin_vel",
+    "root_ang_vel",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,7 +122,9 @@ class FeatureLayout:
         if self.fps <= 0:
             raise ConfigError(f"FeatureLayout.fps: received {self.fps}; must be > 0.")
         if len(self.joint_names) == 0 or len(set(self.joint_names)) != len(self.joint_names):
-            raise ConfigError("FeatureLayout.joint_names: must be a non-empty tuple of unique names.")
+            raise ConfigError(
+                "FeatureLayout.joint_names: must be a non-empty tuple of unique names."
+            )
         if len(set(self.ee_body_names)) != len(self.ee_body_names):
             raise ConfigError("FeatureLayout.ee_body_names: names must be unique.")
 

@@ -70,12 +70,18 @@ def matrix_from_quat(q: Tensor) -> Tensor:
     two = 2.0
     m = torch.stack(
         (
-            1 - two * (y * y + z * z), two * (x * y - w * z), two * (x * z + w * y),
-            two * (x * y + w * z), 1 - two * (x * x + z * z), two * (y * z - w * x),
-            two * (x * z - w * y), two * (y * z + w * x), 1 - two * (x * x + y * y),
+            1 - two * (y * y + z * z),
+            two * (x * y - w * z),
+            two * (x * z + w * y),
+            two * (x * y + w * z),
+            1 - two * (x * x + z * z),
+            two * (y * z - w * x),
+            two * (x * z - w * y),
+            two * (y * z + w * x),
+            1 - two * (x * x + y * y),
         ),
         dim=-1,
-    )  # fmt: skip
+    )
     return m.reshape(q.shape[:-1] + (3, 3))
 
 
@@ -108,7 +114,7 @@ def quat_from_matrix(m: Tensor) -> Tensor:
 
 
 def rot6d_from_quat(q: Tensor) -> Tensor:
-    """"Tan-norm" 6D rotation: the rotated x axis then the rotated z axis. [..., 4] -> [..., 6]."""
+    """ "Tan-norm" 6D rotation: the rotated x axis then the rotated z axis. [..., 4] -> [..., 6]."""
     r = matrix_from_quat(q)
     return torch.cat((r[..., :, 0], r[..., :, 2]), dim=-1)
 
@@ -135,7 +141,9 @@ def axis_angle_from_quat(q: Tensor, eps: float = 1e-8) -> Tensor:
     sin_half = xyz.norm(dim=-1, keepdim=True)
     angle = 2.0 * torch.atan2(sin_half, q[..., :1])
     # angle / sin(angle/2) -> 2 as angle -> 0
-    scale = torch.where(sin_half > eps, angle / sin_half.clamp_min(eps), torch.full_like(angle, 2.0))
+    scale = torch.where(
+        sin_half > eps, angle / sin_half.clamp_min(eps), torch.full_like(angle, 2.0)
+    )
     return xyz * scale
 
 

@@ -55,9 +55,15 @@ class Prior:
         return denormalize(x, self.q_low, self.q_high)
 
     def to(self, device: torch.device | str) -> Prior:
-        return Prior(self.model.to(device), DdpmSchedule(self.num_timesteps, device),
-                     self.q_low.to(device), self.q_high.to(device), self.layout, self.meta,
-                     self.source)  # fmt: skip
+        return Prior(
+            self.model.to(device),
+            DdpmSchedule(self.num_timesteps, device),
+            self.q_low.to(device),
+            self.q_high.to(device),
+            self.layout,
+            self.meta,
+            self.source,
+        )
 
 
 def sha256_of(path: str | Path) -> str:
@@ -69,9 +75,14 @@ def sha256_of(path: str | Path) -> str:
 
 
 def save_prior(
-    path: str | Path, model: Denoiser, q_low: Tensor, q_high: Tensor, layout: FeatureLayout,
-    num_timesteps: int = 50, meta: dict | None = None,
-) -> Path:  # fmt: skip
+    path: str | Path,
+    model: Denoiser,
+    q_low: Tensor,
+    q_high: Tensor,
+    layout: FeatureLayout,
+    num_timesteps: int = 50,
+    meta: dict | None = None,
+) -> Path:
     """Write a prior as ``.safetensors`` (atomically)."""
     from safetensors.torch import save_file
 
@@ -96,7 +107,9 @@ def _refuse_pickle(path: Path) -> PriorLoadError:
     )
 
 
-def load_prior(path: str | Path, device: torch.device | str = "cpu", expected_sha256: str | None = None) -> Prior:
+def load_prior(
+    path: str | Path, device: torch.device | str = "cpu", expected_sha256: str | None = None
+) -> Prior:
     """Load a ``.safetensors`` prior onto ``device``, frozen (eval, no grad)."""
     from safetensors import SafetensorError, safe_open
 
@@ -138,7 +151,9 @@ def load_prior(path: str | Path, device: torch.device | str = "cpu", expected_sh
         model.load_state_dict(state)
         q_low, q_high = tensors["q_low"], tensors["q_high"]
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise PriorLoadError(f"{path}: prior metadata or weights are inconsistent ({err}).") from err
+        raise PriorLoadError(
+            f"{path}: prior metadata or weights are inconsistent ({err})."
+        ) from err
     if cfg.feature_dim != layout.feature_dim or q_low.shape != (layout.feature_dim,):
         raise PriorLoadError(
             f"{path}: denoiser feature_dim={cfg.feature_dim}, q_low {tuple(q_low.shape)} and "
@@ -146,7 +161,9 @@ def load_prior(path: str | Path, device: torch.device | str = "cpu", expected_sh
         )
     model.eval().requires_grad_(False)
     meta.setdefault("sha256", expected_sha256 or sha256_of(path))
-    return Prior(model, DdpmSchedule(num_timesteps), q_low, q_high, layout, meta, str(path)).to(device)
+    return Prior(model, DdpmSchedule(num_timesteps), q_low, q_high, layout, meta, str(path)).to(
+        device
+    )
 
 
 def import_seed(src: str | Path, dst: str | Path, layout: FeatureLayout = DEFAULT_LAYOUT) -> Path:
@@ -161,7 +178,9 @@ def import_seed(src: str | Path, dst: str | Path, layout: FeatureLayout = DEFAUL
     try:
         ck = torch.load(src, map_location="cpu", weights_only=False)
     except Exception as err:  # noqa: BLE001 - unpickling raises many types
-        raise PriorLoadError(f"import-seed: {src} is not a readable torch checkpoint ({err}).") from err
+        raise PriorLoadError(
+            f"import-seed: {src} is not a readable torch checkpoint ({err})."
+        ) from err
     needed = ("model", "q_low", "q_high", "cfg")
     if not isinstance(ck, dict) or any(k not in ck for k in needed):
         found = sorted(ck) if isinstance(ck, dict) else type(ck).__name__
@@ -170,10 +189,13 @@ def import_seed(src: str | Path, dst: str | Path, layout: FeatureLayout = DEFAUL
     if "nhead" not in c:
         warnings.warn(f"{src}: cfg has no 'nhead'; assuming the training default 4.", stacklevel=2)
     cfg = DenoiserCfg(
-        feature_dim=int(c.get("feature_dim", 59)), window=int(c.get("window_size", 10)),
-        d_model=int(c.get("d_model", 256)), nhead=int(c.get("nhead", 4)),
-        num_layers=int(c.get("num_layers", 2)), dropout=0.0,
-    )  # fmt: skip
+        feature_dim=int(c.get("feature_dim", 59)),
+        window=int(c.get("window_size", 10)),
+        d_model=int(c.get("d_model", 256)),
+        nhead=int(c.get("nhead", 4)),
+        num_layers=int(c.get("num_layers", 2)),
+        dropout=0.0,
+    )
     if (cfg.feature_dim, cfg.window) != (layout.feature_dim, layout.window):
         raise PriorLoadError(
             f"import-seed: {src} has feature_dim={cfg.feature_dim}, window={cfg.window}; the layout "

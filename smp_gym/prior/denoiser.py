@@ -108,8 +108,9 @@ class _DiTBlock(nn.Module):
     def _attn(self, x: Tensor) -> Tensor:
         b, n, d = x.shape
         heads = lambda y: y.view(b, n, self.nhead, d // self.nhead).transpose(1, 2)  # noqa: E731
-        out = F.scaled_dot_product_attention(heads(self.to_q(x)), heads(self.to_k(x)),
-                                             heads(self.to_v(x)))  # fmt: skip
+        out = F.scaled_dot_product_attention(
+            heads(self.to_q(x)), heads(self.to_k(x)), heads(self.to_v(x))
+        )
         return self.attn_drop(self.to_out(out.transpose(1, 2).reshape(b, n, d)))
 
     def forward(self, x: Tensor, time_hidden: Tensor) -> Tensor:
@@ -143,7 +144,9 @@ class Denoiser(nn.Module):
         self.adaln_single = _AdaLnSingle(d)
         self.register_buffer("pe", _positional_table(d, max(cfg.window, 32)), persistent=False)
         self.register_buffer("_eye", torch.eye(f), persistent=False)
-        self.blocks = nn.ModuleList(_DiTBlock(d, cfg.nhead, cfg.dropout) for _ in range(cfg.num_layers))
+        self.blocks = nn.ModuleList(
+            _DiTBlock(d, cfg.nhead, cfg.dropout) for _ in range(cfg.num_layers)
+        )
         self.proj_out = nn.Linear(d, f, bias=False)
         self.postprocess_conv = nn.Conv1d(f, f, 1, bias=False)
 
@@ -157,7 +160,9 @@ class Denoiser(nn.Module):
             time_hidden = self.adaln_single(t)
         for block in self.blocks:
             h = block(h, time_hidden)
-        return self.proj_out(h) @ (self.postprocess_conv.weight.squeeze(-1) + eye).T  # y + conv1x1(y)
+        return (
+            self.proj_out(h) @ (self.postprocess_conv.weight.squeeze(-1) + eye).T
+        )  # y + conv1x1(y)
 
     def time_embedding(self, t: Tensor) -> Tensor:
         """The adaLN modulation input for timesteps t. [B] -> [B, 6D]."""

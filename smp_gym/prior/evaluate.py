@@ -39,8 +39,14 @@ CORRUPTIONS: dict[str, Callable[[Tensor, Prior, torch.Generator], Tensor]] = {
 }
 
 
-def sds_errors(prior: Prior, windows: Tensor, timesteps=(8, 15, 22), draws: int = 4,
-               seed: int = 0, batch: int = 2048) -> Tensor:  # fmt: skip
+def sds_errors(
+    prior: Prior,
+    windows: Tensor,
+    timesteps=(8, 15, 22),
+    draws: int = 4,
+    seed: int = 0,
+    batch: int = 2048,
+) -> Tensor:
     """Raw SDS error per window (mean over K and draws). [N, W, F] -> [N]."""
     scorer = SdsScorer(prior, timesteps)
     g = torch.Generator(device=prior.device).manual_seed(seed)
@@ -68,21 +74,36 @@ def roc_auc(neg: np.ndarray, pos: np.ndarray) -> float:
     return float((r_pos - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
-def evaluate_prior(prior: Prior, windows: Tensor, corruptions=tuple(CORRUPTIONS), timesteps=(8, 15, 22),
-                   draws: int = 4, seed: int = 0) -> dict:  # fmt: skip
+def evaluate_prior(
+    prior: Prior,
+    windows: Tensor,
+    corruptions=tuple(CORRUPTIONS),
+    timesteps=(8, 15, 22),
+    draws: int = 4,
+    seed: int = 0,
+) -> dict:
     """Mean SDS error on real / corrupted windows and the AUC per corruption."""
     windows = windows.to(prior.device)
     real = sds_errors(prior, windows, timesteps, draws, seed).cpu().numpy()
-    result = {"num_windows": int(windows.shape[0]), "draws": draws, "timesteps": list(timesteps),
-              "real_error": float(real.mean()), "corruptions": {}, "_errors": {"real": real}}  # fmt: skip
+    result = {
+        "num_windows": int(windows.shape[0]),
+        "draws": draws,
+        "timesteps": list(timesteps),
+        "real_error": float(real.mean()),
+        "corruptions": {},
+        "_errors": {"real": real},
+    }
     g = torch.Generator(device=prior.device)
     for k, name in enumerate(corruptions):
         g.manual_seed(seed + 1000 + k)
         bad = CORRUPTIONS[name](windows.clone(), prior, g)
         err = sds_errors(prior, bad, timesteps, draws, seed + 1).cpu().numpy()
         result["_errors"][name] = err
-        result["corruptions"][name] = {"error": float(err.mean()), "auc": roc_auc(real, err),
-                                       "paired_win_rate": float((err > real).mean())}  # fmt: skip
+        result["corruptions"][name] = {
+            "error": float(err.mean()),
+            "auc": roc_auc(real, err),
+            "paired_win_rate": float((err > real).mean()),
+        }
     return result
 
 

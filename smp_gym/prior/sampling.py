@@ -9,8 +9,13 @@ from smp_gym.prior.checkpoint import Prior
 
 
 @torch.inference_mode()
-def ddpm_sample(prior: Prior, n: int, generator: torch.Generator | None = None,
-                batch_size: int = 1024, progress: bool = False) -> Tensor:  # fmt: skip
+def ddpm_sample(
+    prior: Prior,
+    n: int,
+    generator: torch.Generator | None = None,
+    batch_size: int = 1024,
+    progress: bool = False,
+) -> Tensor:
     """Draw ``n`` windows with the full T-step ancestral sampler. Returns raw features [n, W, F]."""
     out = []
     chunks = range(0, n, batch_size)
@@ -23,7 +28,11 @@ def ddpm_sample(prior: Prior, n: int, generator: torch.Generator | None = None,
         while not chain.done:
             chain.advance()
         out.append(chain.result())
-    return torch.cat(out) if out else prior.q_low.new_zeros(0, prior.layout.window, prior.layout.feature_dim)
+    return (
+        torch.cat(out)
+        if out
+        else prior.q_low.new_zeros(0, prior.layout.window, prior.layout.feature_dim)
+    )
 
 
 class DdpmChain:

@@ -37,11 +37,17 @@ class DdpmSchedule:
         self.to(device)
 
     _BUFFERS = (
-        "betas", "alphas_cumprod", "alphas_cumprod_prev", "sqrt_alphas_cumprod",
-        "sqrt_one_minus_alphas_cumprod", "sqrt_recip_alphas_cumprod",
-        "sqrt_recipm1_alphas_cumprod", "posterior_variance", "posterior_mean_coef1",
+        "betas",
+        "alphas_cumprod",
+        "alphas_cumprod_prev",
+        "sqrt_alphas_cumprod",
+        "sqrt_one_minus_alphas_cumprod",
+        "sqrt_recip_alphas_cumprod",
+        "sqrt_recipm1_alphas_cumprod",
+        "posterior_variance",
+        "posterior_mean_coef1",
         "posterior_mean_coef2",
-    )  # fmt: skip
+    )
 
     def to(self, device: torch.device | str) -> DdpmSchedule:
         for name in self._BUFFERS:
@@ -58,10 +64,14 @@ class DdpmSchedule:
 
     def add_noise(self, x0: Tensor, eps: Tensor, t: Tensor) -> Tensor:
         """q(x_t | x_0) sample: √ᾱ_t·x0 + √(1-ᾱ_t)·ε."""
-        return (self._bcast(self.sqrt_alphas_cumprod, t, x0) * x0
-                + self._bcast(self.sqrt_one_minus_alphas_cumprod, t, x0) * eps)  # fmt: skip
+        return (
+            self._bcast(self.sqrt_alphas_cumprod, t, x0) * x0
+            + self._bcast(self.sqrt_one_minus_alphas_cumprod, t, x0) * eps
+        )
 
-    def step(self, eps_hat: Tensor, x_t: Tensor, t: int, generator: torch.Generator | None = None) -> Tensor:
+    def step(
+        self, eps_hat: Tensor, x_t: Tensor, t: int, generator: torch.Generator | None = None
+    ) -> Tensor:
         """One ancestral step x_t -> x_{t-1} (all batch elements share ``t``; no x0 clipping)."""
         x0 = self.sqrt_recip_alphas_cumprod[t] * x_t - self.sqrt_recipm1_alphas_cumprod[t] * eps_hat
         mean = self.posterior_mean_coef1[t] * x0 + self.posterior_mean_coef2[t] * x_t

@@ -30,10 +30,16 @@ def _compile_blocker() -> str | None:
     import os
     import sys
 
-    if (os.environ.get("MUJOCO_GL") == "osmesa" and "mujoco" in sys.modules and "triton" not in sys.modules
-            and importlib.util.find_spec("triton") is not None):  # fmt: skip
-        return ("torch.compile would load triton after mujoco loaded OSMesa (MUJOCO_GL=osmesa), "
-                "and their LLVM copies clash; import smp_gym (or triton) before mujoco/mjlab")
+    if (
+        os.environ.get("MUJOCO_GL") == "osmesa"
+        and "mujoco" in sys.modules
+        and "triton" not in sys.modules
+        and importlib.util.find_spec("triton") is not None
+    ):
+        return (
+            "torch.compile would load triton after mujoco loaded OSMesa (MUJOCO_GL=osmesa), "
+            "and their LLVM copies clash; import smp_gym (or triton) before mujoco/mjlab"
+        )
     return None
 
 
@@ -62,8 +68,12 @@ class SdsScorer:
     def _fall_back(self, why: str) -> None:
         import warnings
 
-        warnings.warn(f"compile_prior: using the eager prior forward ({why}). Results are the same, "
-                      "only slower; pass compile_prior=False to skip compiling.", RuntimeWarning, stacklevel=4)  # fmt: skip
+        warnings.warn(
+            f"compile_prior: using the eager prior forward ({why}). Results are the same, "
+            "only slower; pass compile_prior=False to skip compiling.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
         self._model, self.path = self.prior.model, "eager"
 
     def _forward(self, x_t: Tensor, t: Tensor, time_hidden: Tensor) -> Tensor:
@@ -80,8 +90,9 @@ class SdsScorer:
         return len(self.timesteps)
 
     @torch.inference_mode()
-    def __call__(self, features: Tensor, generator: torch.Generator | None = None,
-                 normalized: bool = False) -> Tensor:  # fmt: skip
+    def __call__(
+        self, features: Tensor, generator: torch.Generator | None = None, normalized: bool = False
+    ) -> Tensor:
         """Raw SDS error per window and timestep. features: [N, W, F] -> [N, K]."""
         x0 = features if normalized else self.prior.normalize(features)
         n, k = x0.shape[0], len(self.timesteps)
@@ -89,7 +100,11 @@ class SdsScorer:
         t = self._t.repeat_interleave(n)
         eps = torch.randn(x0k.shape, generator=generator, device=x0.device, dtype=x0.dtype)
         x_t = self.prior.schedule.add_noise(x0k, eps, t)
-        err = (self._forward(x_t, t, self._time_hidden.repeat_interleave(n, dim=0)) - eps).square().mean(dim=(1, 2))
+        err = (
+            (self._forward(x_t, t, self._time_hidden.repeat_interleave(n, dim=0)) - eps)
+            .square()
+            .mean(dim=(1, 2))
+        )
         return err.view(k, n).T
 
 
@@ -101,8 +116,13 @@ class SdsNormalizer:
     timestep has seen ``max_count`` samples its mean freezes. ``min_value`` floors the divisor.
     """
 
-    def __init__(self, num_timesteps: int, device: torch.device | str, max_count: int = 50_000_000,
-                 min_value: float = 1e-4) -> None:  # fmt: skip
+    def __init__(
+        self,
+        num_timesteps: int,
+        device: torch.device | str,
+        max_count: int = 50_000_000,
+        min_value: float = 1e-4,
+    ) -> None:
         self.max_count = int(max_count)
         self.min_value = float(min_value)
         self.mean = torch.ones(num_timesteps, device=device, dtype=torch.float64)
@@ -146,13 +166,27 @@ class SdsNormalizer:
 
     def load_state_dict(self, state: dict) -> None:
         k = self.mean.shape[0]
-        bad = (not isinstance(state, dict) or set(state) != {"mean", "count"}
-               or not all(isinstance(state[key], Tensor) and state[key].dim() == 1 for key in ("mean", "count")))  # fmt: skip
+        bad = (
+            not isinstance(state, dict)
+            or set(state) != {"mean", "count"}
+            or not all(
+                isinstance(state[key], Tensor) and state[key].dim() == 1
+                for key in ("mean", "count")
+            )
+        )
         if bad:
-            got = ({key: (tuple(v.shape) if isinstance(v, Tensor) else type(v).__name__) for key, v in state.items()}
-                   if isinstance(state, dict) else type(state).__name__)  # fmt: skip
-            raise ConfigError(f"SdsNormalizer.load_state_dict: received {got}; expected a dict "
-                              f"{{'mean': Tensor[{k}], 'count': Tensor[{k}]}} as saved by state_dict().")  # fmt: skip
+            got = (
+                {
+                    key: (tuple(v.shape) if isinstance(v, Tensor) else type(v).__name__)
+                    for key, v in state.items()
+                }
+                if isinstance(state, dict)
+                else type(state).__name__
+            )
+            raise ConfigError(
+                f"SdsNormalizer.load_state_dict: received {got}; expected a dict "
+                f"{{'mean': Tensor[{k}], 'count': Tensor[{k}]}} as saved by state_dict()."
+            )
         if state["mean"].shape != self.mean.shape or state["count"].shape != self.count.shape:
             raise ConfigError(
                 f"SdsNormalizer state has {state['mean'].shape[0]} timesteps; this env scores "

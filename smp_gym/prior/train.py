@@ -61,21 +61,36 @@ class PretrainCfg:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "noise_samples", "num_timesteps", "eval_every", "save_every"):
+        for name in (
+            "steps",
+            "batch_size",
+            "noise_samples",
+            "num_timesteps",
+            "eval_every",
+            "save_every",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"PretrainCfg.{name}: received {getattr(self, name)}; need >= 1.")
         if self.lr <= 0:
             raise ConfigError(f"PretrainCfg.lr: received {self.lr}; need > 0.")
         if not 0.0 < self.lr_final_frac <= 1.0:
-            raise ConfigError(f"PretrainCfg.lr_final_frac: received {self.lr_final_frac}; need (0, 1].")
+            raise ConfigError(
+                f"PretrainCfg.lr_final_frac: received {self.lr_final_frac}; need (0, 1]."
+            )
         if not 0 <= self.focus_max_t < self.num_timesteps:
             raise ConfigError(f"PretrainCfg.focus_max_t: received {self.focus_max_t}; need [0, T).")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"PretrainCfg.ema_decay: received {self.ema_decay}; need [0, 1).")
 
 
-def diffusion_loss(model: Denoiser, schedule: DdpmSchedule, x0: torch.Tensor, k: int,
-                   generator: torch.Generator | None = None, focus_max_t: int = 0) -> torch.Tensor:  # fmt: skip
+def diffusion_loss(
+    model: Denoiser,
+    schedule: DdpmSchedule,
+    x0: torch.Tensor,
+    k: int,
+    generator: torch.Generator | None = None,
+    focus_max_t: int = 0,
+) -> torch.Tensor:
     """Mean L1 between predicted and true noise over k (t, ε) draws per window. x0: [B, W, F]."""
     xk = x0.repeat(k, 1, 1)
     n = xk.shape[0]
@@ -88,7 +103,9 @@ def diffusion_loss(model: Denoiser, schedule: DdpmSchedule, x0: torch.Tensor, k:
 
 
 @torch.no_grad()
-def heldout_loss(model, schedule, x0: torch.Tensor, k: int = 4, seed: int = 1234, chunk: int = 2048) -> float:
+def heldout_loss(
+    model, schedule, x0: torch.Tensor, k: int = 4, seed: int = 1234, chunk: int = 2048
+) -> float:
     """Deterministic (fixed noise) held-out L1 loss."""
     model.eval()
     g = torch.Generator(device=x0.device).manual_seed(seed)
@@ -104,12 +121,24 @@ def heldout_loss(model, schedule, x0: torch.Tensor, k: int = 4, seed: int = 1234
 class Pretrainer:
     """Owns the model, optimizer and logs of one pretraining run in ``run_dir``."""
 
-    def __init__(self, cfg: PretrainCfg, train: WindowSet, heldout: WindowSet | None,
-                 q_low: torch.Tensor, q_high: torch.Tensor, run_dir: Path,
-                 device: torch.device, provenance: dict | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        cfg: PretrainCfg,
+        train: WindowSet,
+        heldout: WindowSet | None,
+        q_low: torch.Tensor,
+        q_high: torch.Tensor,
+        run_dir: Path,
+        device: torch.device,
+        provenance: dict | None = None,
+    ) -> None:
         self.layout = train.layout
-        self.cfg = replace(cfg, model=replace(cfg.model, feature_dim=self.layout.feature_dim,
-                                              window=self.layout.window))  # fmt: skip
+        self.cfg = replace(
+            cfg,
+            model=replace(
+                cfg.model, feature_dim=self.layout.feature_dim, window=self.layout.window
+            ),
+        )
         self.device = device
         self.run_dir = Path(run_dir)
         self.q_low, self.q_high = q_low.float(), q_high.float()
@@ -119,12 +148,17 @@ class Pretrainer:
         self.train_clips, self.heldout_clips = _clip_names(train), _clip_names(heldout)
         torch.manual_seed(self.cfg.seed)
         self.model = Denoiser(self.cfg.model).to(device)
-        self.ema = Denoiser(self.cfg.model).to(device).requires_grad_(False) if self.cfg.ema_decay else None
+        self.ema = (
+            Denoiser(self.cfg.model).to(device).requires_grad_(False)
+            if self.cfg.ema_decay
+            else None
+        )
         if self.ema is not None:
             self.ema.load_state_dict(self.model.state_dict())
         self.schedule = DdpmSchedule(self.cfg.num_timesteps, device)
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=self.cfg.lr,
-                                     weight_decay=self.cfg.weight_decay)  # fmt: skip
+        self.opt = torch.optim.AdamW(
+            self.model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay
+        )
         self.gen = torch.Generator(device=device).manual_seed(self.cfg.seed)
         self.step = 0
         self.best = math.inf
@@ -148,8 +182,17 @@ class Pretrainer:
     def load_state_dict(self, state: dict) -> None:
         saved = json.loads(state["cfg_json"])
         mine = asdict(self.cfg)
-        keys = ["model", "batch_size", "noise_samples", "lr", "num_timesteps", "ema_decay", "seed",
-                "focus_max_t", "lr_final_frac"]
+        keys = [
+            "model",
+            "batch_size",
+            "noise_samples",
+            "lr",
+            "num_timesteps",
+            "ema_decay",
+            "seed",
+            "focus_max_t",
+            "lr_final_frac",
+        ]
         if self.cfg.lr_final_frac < 1.0:  # the cosine schedule depends on the total step count
             keys.append("steps")
         for key in keys:
@@ -158,7 +201,11 @@ class Pretrainer:
                     f"--resume: the checkpoint was trained with {key}={saved[key]!r}, this run "
                     f"asks for {mine[key]!r}. Use the same settings, or start a new --run-dir."
                 )
-        self.step, self.best, self.elapsed = int(state["step"]), float(state["best"]), float(state["elapsed"])
+        self.step, self.best, self.elapsed = (
+            int(state["step"]),
+            float(state["best"]),
+            float(state["elapsed"]),
+        )
         self.model.load_state_dict(state["model"])
         if self.ema is not None:
             self.ema.load_state_dict(state["ema"])
@@ -190,12 +237,16 @@ class Pretrainer:
             "python": platform.python_version(),
             **(extra or {}),
         }
-        return save_prior(path, weights, self.q_low, self.q_high, self.layout, self.cfg.num_timesteps, meta)
+        return save_prior(
+            path, weights, self.q_low, self.q_high, self.layout, self.cfg.num_timesteps, meta
+        )
 
     # -- loop ----------------------------------------------------------------------------
     def _lr(self) -> float:
         cfg = self.cfg
-        frac = cfg.lr_final_frac + (1 - cfg.lr_final_frac) * 0.5 * (1 + math.cos(math.pi * self.step / cfg.steps))
+        frac = cfg.lr_final_frac + (1 - cfg.lr_final_frac) * 0.5 * (
+            1 + math.cos(math.pi * self.step / cfg.steps)
+        )
         return cfg.lr * frac
 
     def _ema_update(self) -> None:
@@ -219,16 +270,26 @@ class Pretrainer:
         if new_csv:
             log.writerow(["step", "train_loss", "heldout_loss", "seconds"])
         cfg, n = self.cfg, self.x_train.shape[0]
-        bar = tqdm(total=cfg.steps, initial=self.step, desc="pretrain", unit="step", disable=not progress)
+        bar = tqdm(
+            total=cfg.steps, initial=self.step, desc="pretrain", unit="step", disable=not progress
+        )
         running, seen, t_last = 0.0, 0, time.perf_counter()
         self.model.train()
         try:
             while self.step < cfg.steps:
-                idx = torch.randint(0, n, (min(cfg.batch_size, n),), device=self.device, generator=self.gen)
+                idx = torch.randint(
+                    0, n, (min(cfg.batch_size, n),), device=self.device, generator=self.gen
+                )
                 for group in self.opt.param_groups:
                     group["lr"] = self._lr()
-                loss = diffusion_loss(self.model, self.schedule, self.x_train[idx], cfg.noise_samples,
-                                      self.gen, cfg.focus_max_t)  # fmt: skip
+                loss = diffusion_loss(
+                    self.model,
+                    self.schedule,
+                    self.x_train[idx],
+                    cfg.noise_samples,
+                    self.gen,
+                    cfg.focus_max_t,
+                )
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.max_grad_norm > 0:
@@ -249,11 +310,17 @@ class Pretrainer:
                     if self.x_heldout is not None:
                         held = heldout_loss(self.ema or self.model, self.schedule, self.x_heldout)
                         writer.add_scalar("loss/heldout", held, self.step)
-                        if held < self.best:  # early stopping: OUT always holds the best held-out prior
+                        if (
+                            held < self.best
+                        ):  # early stopping: OUT always holds the best held-out prior
                             self.best = held
-                            self.export(out, {"heldout_loss": held, "selected": "best held-out loss"})
+                            self.export(
+                                out, {"heldout_loss": held, "selected": "best held-out loss"}
+                            )
                     writer.add_scalar("loss/train", train_loss, self.step)
-                    log.writerow([self.step, f"{train_loss:.6f}", f"{held:.6f}", f"{self.elapsed:.1f}"])
+                    log.writerow(
+                        [self.step, f"{train_loss:.6f}", f"{held:.6f}", f"{self.elapsed:.1f}"]
+                    )
                     csv_file.flush()
                     bar.set_postfix(loss=f"{train_loss:.4f}", heldout=f"{held:.4f}")
                 if self.step % cfg.save_every == 0:
@@ -268,7 +335,11 @@ class Pretrainer:
             self.export(out, {"selected": "last step"})
         else:  # the last weights, for comparison; OUT keeps the best held-out ones
             self.export(out.with_name(out.stem + ".last.safetensors"), {"selected": "last step"})
-        return {"steps": self.step, "best_heldout_loss": self.best, "seconds": round(self.elapsed, 1)}
+        return {
+            "steps": self.step,
+            "best_heldout_loss": self.best,
+            "seconds": round(self.elapsed, 1),
+        }
 
 
 def _clip_names(ws: WindowSet | None) -> list[str]:
@@ -289,11 +360,17 @@ def select_clips(clips, include: tuple[str, ...] = (), exclude: tuple[str, ...] 
 
     from smp_gym.errors import MotionDataError
 
-    chosen = [c for c in clips if (not include or any(fnmatch(c.name, p) for p in include))
-              and not any(fnmatch(c.name, p) for p in exclude)]  # fmt: skip
+    chosen = [
+        c
+        for c in clips
+        if (not include or any(fnmatch(c.name, p) for p in include))
+        and not any(fnmatch(c.name, p) for p in exclude)
+    ]
     if not chosen:
-        raise MotionDataError(f"no clip matches include={list(include)} exclude={list(exclude)}; "
-                              f"clips: {[c.name for c in clips]}")  # fmt: skip
+        raise MotionDataError(
+            f"no clip matches include={list(include)} exclude={list(exclude)}; "
+            f"clips: {[c.name for c in clips]}"
+        )
     return chosen
 
 
@@ -322,11 +399,23 @@ def load_norm_stats(path: Path, layout):
     return norm_stats(build_windows(load_motions(path, layout), layout).windows)
 
 
-def run_pretrain(*, motions, out: Path, cfg: PretrainCfg, holdout: tuple[str, ...] = (),
-                 include: tuple[str, ...] = (), exclude: tuple[str, ...] = (), mirror: bool = True,
-                 stride: int = 1, norm_stats: Path | None = None, run_dir: Path | None = None,
-                 resume: bool = False, device: str | None = None, progress: bool = True,
-                 holdout_tail: float = 0.0) -> dict:  # fmt: skip
+def run_pretrain(
+    *,
+    motions,
+    out: Path,
+    cfg: PretrainCfg,
+    holdout: tuple[str, ...] = (),
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+    mirror: bool = True,
+    stride: int = 1,
+    norm_stats: Path | None = None,
+    run_dir: Path | None = None,
+    resume: bool = False,
+    device: str | None = None,
+    progress: bool = True,
+    holdout_tail: float = 0.0,
+) -> dict:
     """Load motions, split whole clips (or their last ``holdout_tail`` fraction) into train and
     held-out sets, fit or load the normalizer, train."""
     from smp_gym.device import resolve_device
@@ -341,12 +430,16 @@ def run_pretrain(*, motions, out: Path, cfg: PretrainCfg, holdout: tuple[str, ..
     names = [c.name for c in clips]
     missing = sorted(set(holdout) - set(names))
     if missing:
-        raise MotionDataError(f"--holdout clips {missing} are not among the selected clips {names}.")
+        raise MotionDataError(
+            f"--holdout clips {missing} are not among the selected clips {names}."
+        )
     train_clips = [c for c in clips if c.name not in holdout]
     held_clips = [c for c in clips if c.name in holdout]
     if holdout_tail > 0:
         if not 0 < holdout_tail < 1:
-            raise MotionDataError(f"--holdout-tail: received {holdout_tail}; need a fraction in (0, 1).")
+            raise MotionDataError(
+                f"--holdout-tail: received {holdout_tail}; need a fraction in (0, 1)."
+            )
         pairs = [split_tail(c, holdout_tail) for c in train_clips]
         train_clips, held_clips = [h for h, _ in pairs], held_clips + [t for _, t in pairs]
     if not train_clips:
@@ -359,19 +452,36 @@ def run_pretrain(*, motions, out: Path, cfg: PretrainCfg, holdout: tuple[str, ..
         q_low, q_high = fit_stats(train.windows)
     floored = [layout.feature_names[i] for i in narrow_dims(q_low, q_high)]
     if floored and progress:
-        print(f"normalization: {len(floored)} feature(s) vary less than {MIN_RANGE} in the data and use "
-              f"that floor as their q01-q99 range: {', '.join(floored)}. Wider data (more clips, "
-              "--mirror) gives the prior a better picture of them.", file=sys.stderr)  # fmt: skip
+        print(
+            f"normalization: {len(floored)} feature(s) vary less than {MIN_RANGE} in the data and use "
+            f"that floor as their q01-q99 range: {', '.join(floored)}. Wider data (more clips, "
+            "--mirror) gives the prior a better picture of them.",
+            file=sys.stderr,
+        )
     out = Path(out)
     run_dir = Path(run_dir) if run_dir else out.with_suffix("").with_name(out.stem + "_run")
-    provenance = {"command": command_line(), "motions": [str(m) for m in (motions if isinstance(motions, (list, tuple)) else [motions])],
-                  "mirror": mirror, "stride": stride, "holdout_tail": holdout_tail,
-                  "norm_stats": str(norm_stats) if norm_stats else "fit on train",
-                  "norm_range_floor": MIN_RANGE, "norm_floored_features": floored,
-                  "num_train_windows": len(train), "num_heldout_windows": len(held) if held else 0}  # fmt: skip
-    trainer = Pretrainer(cfg, train, held, q_low, q_high, run_dir, resolve_device(device), provenance)
+    provenance = {
+        "command": command_line(),
+        "motions": [str(m) for m in (motions if isinstance(motions, (list, tuple)) else [motions])],
+        "mirror": mirror,
+        "stride": stride,
+        "holdout_tail": holdout_tail,
+        "norm_stats": str(norm_stats) if norm_stats else "fit on train",
+        "norm_range_floor": MIN_RANGE,
+        "norm_floored_features": floored,
+        "num_train_windows": len(train),
+        "num_heldout_windows": len(held) if held else 0,
+    }
+    trainer = Pretrainer(
+        cfg, train, held, q_low, q_high, run_dir, resolve_device(device), provenance
+    )
     if resume and trainer.resume() and progress:
         print(f"resumed from {run_dir / 'last.pt'} at step {trainer.step}")
     result = trainer.train(out, progress=progress)
-    return {**result, "out": str(out), "run_dir": str(run_dir), "train_windows": len(train),
-            "heldout_windows": len(held) if held else 0}  # fmt: skip
+    return {
+        **result,
+        "out": str(out),
+        "run_dir": str(run_dir),
+        "train_windows": len(train),
+        "heldout_windows": len(held) if held else 0,
+    }

@@ -66,8 +66,14 @@ def self_collision(env, exclude: tuple[str, ...] = ()) -> torch.Tensor:
     return found > 0
 
 
-def base_cfg(sim: SimCfg, *, episode_length_s: float, min_base_height: float | None = 0.3,
-             self_collision_termination: bool = True, head_site: bool = False) -> ManagerBasedRlEnvCfg:  # fmt: skip
+def base_cfg(
+    sim: SimCfg,
+    *,
+    episode_length_s: float,
+    min_base_height: float | None = 0.3,
+    self_collision_termination: bool = True,
+    head_site: bool = False,
+) -> ManagerBasedRlEnvCfg:
     """A fresh mjlab config of the G1 base scene (no commands, rewards or reset events)."""
     robot = get_g1_robot_cfg()
     if head_site:
@@ -75,8 +81,9 @@ def base_cfg(sim: SimCfg, *, episode_length_s: float, min_base_height: float | N
     noise = sim.observation_noise
 
     def term(func, n: float | None = None, **params) -> ObservationTermCfg:
-        return ObservationTermCfg(func=func, params=params,
-                                  noise=Unoise(n_min=-n, n_max=n) if (n and noise) else None)  # fmt: skip
+        return ObservationTermCfg(
+            func=func, params=params, noise=Unoise(n_min=-n, n_max=n) if (n and noise) else None
+        )
 
     actor = {
         "base_lin_vel": term(envs_mdp.builtin_sensor, 0.5, sensor_name="robot/imu_lin_vel"),
@@ -96,34 +103,56 @@ def base_cfg(sim: SimCfg, *, episode_length_s: float, min_base_height: float | N
     }
     observations = {
         "actor": ObservationGroupCfg(terms=actor, concatenate_terms=True, enable_corruption=noise),
-        "critic": ObservationGroupCfg(terms=critic, concatenate_terms=True, enable_corruption=False,
-                                      history_length=sim.critic_history or None),  # fmt: skip
+        "critic": ObservationGroupCfg(
+            terms=critic,
+            concatenate_terms=True,
+            enable_corruption=False,
+            history_length=sim.critic_history or None,
+        ),
     }
     events: dict[str, EventTermCfg] = {}
     if sim.push_robot:
         events["push_robot"] = EventTermCfg(
-            func=envs_mdp.push_by_setting_velocity, mode="interval", interval_range_s=(1.0, 3.0),
-            params={"velocity_range": {"x": (-0.5, 0.5), "y": (-0.5, 0.5), "z": (-0.4, 0.4),
-                                       "roll": (-0.52, 0.52), "pitch": (-0.52, 0.52),
-                                       "yaw": (-0.78, 0.78)}},
-        )  # fmt: skip
+            func=envs_mdp.push_by_setting_velocity,
+            mode="interval",
+            interval_range_s=(1.0, 3.0),
+            params={
+                "velocity_range": {
+                    "x": (-0.5, 0.5),
+                    "y": (-0.5, 0.5),
+                    "z": (-0.4, 0.4),
+                    "roll": (-0.52, 0.52),
+                    "pitch": (-0.52, 0.52),
+                    "yaw": (-0.78, 0.78),
+                }
+            },
+        )
     if sim.domain_randomization:
         feet = tuple(f"{s}_foot{i}_collision" for s in ("left", "right") for i in range(1, 8))
         events["foot_friction"] = EventTermCfg(
-            mode="startup", func=dr.geom_friction,
-            params={"asset_cfg": SceneEntityCfg("robot", geom_names=feet), "operation": "abs",
-                    "ranges": (0.3, 1.2), "shared_random": True},
-        )  # fmt: skip
+            mode="startup",
+            func=dr.geom_friction,
+            params={
+                "asset_cfg": SceneEntityCfg("robot", geom_names=feet),
+                "operation": "abs",
+                "ranges": (0.3, 1.2),
+                "shared_random": True,
+            },
+        )
         events["encoder_bias"] = EventTermCfg(
-            mode="startup", func=dr.encoder_bias,
+            mode="startup",
+            func=dr.encoder_bias,
             params={"asset_cfg": SceneEntityCfg("robot"), "bias_range": (-0.015, 0.015)},
-        )  # fmt: skip
+        )
         events["base_com"] = EventTermCfg(
-            mode="startup", func=dr.body_com_offset,
-            params={"asset_cfg": SceneEntityCfg("robot", body_names=("torso_link",)),
-                    "operation": "add",
-                    "ranges": {0: (-0.025, 0.025), 1: (-0.025, 0.025), 2: (-0.03, 0.03)}},
-        )  # fmt: skip
+            mode="startup",
+            func=dr.body_com_offset,
+            params={
+                "asset_cfg": SceneEntityCfg("robot", body_names=("torso_link",)),
+                "operation": "add",
+                "ranges": {0: (-0.025, 0.025), 1: (-0.025, 0.025), 2: (-0.03, 0.03)},
+            },
+        )
     terminations = {"time_out": TerminationTermCfg(func=envs_mdp.time_out, time_out=True)}
     if self_collision_termination:
         terminations["self_collision"] = TerminationTermCfg(
@@ -134,18 +163,39 @@ def base_cfg(sim: SimCfg, *, episode_length_s: float, min_base_height: float | N
             func=envs_mdp.root_height_below_minimum, params={"minimum_height": min_base_height}
         )
     return ManagerBasedRlEnvCfg(
-        scene=SceneCfg(terrain=TerrainEntityCfg(terrain_type="plane"), entities={"robot": robot},
-                       num_envs=1, extent=2.0),  # fmt: skip
+        scene=SceneCfg(
+            terrain=TerrainEntityCfg(terrain_type="plane"),
+            entities={"robot": robot},
+            num_envs=1,
+            extent=2.0,
+        ),
         observations=observations,
-        actions={"joint_pos": JointPositionActionCfg(entity_name="robot", actuator_names=(".*",),
-                                                     scale=G1_ACTION_SCALE, use_default_offset=True)},  # fmt: skip
+        actions={
+            "joint_pos": JointPositionActionCfg(
+                entity_name="robot",
+                actuator_names=(".*",),
+                scale=G1_ACTION_SCALE,
+                use_default_offset=True,
+            )
+        },
         events=events,
         terminations=terminations,
-        sim=SimulationCfg(nconmax=35, njmax=1500,
-                          mujoco=MujocoCfg(timestep=0.005, iterations=10, ls_iterations=20)),  # fmt: skip
-        viewer=ViewerConfig(origin_type=ViewerConfig.OriginType.ASSET_BODY, entity_name="robot",
-                            body_name="torso_link", distance=3.0, elevation=-10.0, azimuth=135.0,
-                            width=sim.render_width, height=sim.render_height, max_extra_envs=0),  # fmt: skip
+        sim=SimulationCfg(
+            nconmax=35,
+            njmax=1500,
+            mujoco=MujocoCfg(timestep=0.005, iterations=10, ls_iterations=20),
+        ),
+        viewer=ViewerConfig(
+            origin_type=ViewerConfig.OriginType.ASSET_BODY,
+            entity_name="robot",
+            body_name="torso_link",
+            distance=3.0,
+            elevation=-10.0,
+            azimuth=135.0,
+            width=sim.render_width,
+            height=sim.render_height,
+            max_extra_envs=0,
+        ),
         decimation=4,
         episode_length_s=episode_length_s,
         auto_reset=False,

@@ -42,8 +42,9 @@ class FrameReader:
         )
 
 
-def write_init_state(env, env_ids: Tensor, state: InitState, joint_ids: Tensor,
-                     entity: str = "robot") -> None:  # fmt: skip
+def write_init_state(
+    env, env_ids: Tensor, state: InitState, joint_ids: Tensor, entity: str = "robot"
+) -> None:
     """Write root pose/velocity and joint state for ``env_ids`` (joint positions clamped to the
     joint limits). Velocities are world frame; mjlab converts the angular part for qvel."""
     robot = env.scene[entity]

@@ -17,8 +17,15 @@ from pathlib import Path
 
 import torch
 
-STAGES = ("physics+task", "frame+window", "features", "prior forward", "normalizer+reward", "gsi+resets",
-          "other")  # fmt: skip
+STAGES = (
+    "physics+task",
+    "frame+window",
+    "features",
+    "prior forward",
+    "normalizer+reward",
+    "gsi+resets",
+    "other",
+)
 
 
 def _sync(device: torch.device) -> None:
@@ -102,8 +109,15 @@ def _instrument(env, times: dict, device):
         wrap(u.gsi, "tick", "gsi+resets")
 
 
-def bench_one(task: str, num_envs: int, device: torch.device, steps: int, warmup: int, repeats: int,
-              overrides: dict | None = None) -> dict:  # fmt: skip
+def bench_one(
+    task: str,
+    num_envs: int,
+    device: torch.device,
+    steps: int,
+    warmup: int,
+    repeats: int,
+    overrides: dict | None = None,
+) -> dict:
     import gymnasium
 
     import smp_gym  # noqa: F401
@@ -115,11 +129,13 @@ def bench_one(task: str, num_envs: int, device: torch.device, steps: int, warmup
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         free0, total = torch.cuda.mem_get_info(device)
-    env = gymnasium.make_vec(task, num_envs=num_envs, device=device, seed=0, validate_actions=False,
-                             **(overrides or {}))  # fmt: skip
+    env = gymnasium.make_vec(
+        task, num_envs=num_envs, device=device, seed=0, validate_actions=False, **(overrides or {})
+    )
     env.reset(seed=0)
-    rates, worst = _throughput({"raw": raw.step, "smp": env.step}, num_envs, dim, device, steps, warmup,
-                               repeats)  # fmt: skip
+    rates, worst = _throughput(
+        {"raw": raw.step, "smp": env.step}, num_envs, dim, device, steps, warmup, repeats
+    )
     raw.close()
     del raw
     row["raw_steps_per_s"], row["smp_steps_per_s"] = rates["raw"], rates["smp"]
@@ -156,9 +172,12 @@ def bench_one(task: str, num_envs: int, device: torch.device, steps: int, warmup
             chain.advance()
             _sync(device)
             advances.append(time.perf_counter() - t)
-        row["gsi_refresh"] = {"windows": gsi.refresh_count, "every_steps": gsi.refresh_interval,
-                              "one_advance_ms": 1000 * statistics.median(advances),
-                              "unamortized_ms": 1000 * sum(advances)}  # fmt: skip
+        row["gsi_refresh"] = {
+            "windows": gsi.refresh_count,
+            "every_steps": gsi.refresh_interval,
+            "one_advance_ms": 1000 * statistics.median(advances),
+            "unamortized_ms": 1000 * sum(advances),
+        }
     env.close()
     return row
 
@@ -176,8 +195,13 @@ def cpu_name() -> str:
 
 
 def machine() -> dict:
-    info = {"python": platform.python_version(), "torch": torch.__version__, "cpu": cpu_name(),
-            "cores": os.cpu_count(), "threads": torch.get_num_threads()}  # fmt: skip
+    info = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+    }
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
     return info
@@ -187,14 +211,30 @@ def _refresh_cells(g: dict | None) -> tuple[str, str]:
     return ("-", "-") if g is None else (f"{g['one_advance_ms']:.1f}", f"{g['unamortized_ms']:.0f}")
 
 
-def main(task: str, num_envs, steps: int, warmup: int, repeats: int, device: str, json_out: bool,
-         out: Path | None, overrides: dict | None = None) -> dict:  # fmt: skip
+def main(
+    task: str,
+    num_envs,
+    steps: int,
+    warmup: int,
+    repeats: int,
+    device: str,
+    json_out: bool,
+    out: Path | None,
+    overrides: dict | None = None,
+) -> dict:
     from smp_gym.device import resolve_device
 
     dev = resolve_device(device)
     rows = [bench_one(task, n, dev, steps, warmup, repeats, overrides) for n in num_envs]
-    result = {"task": task, "device": str(dev), "machine": machine(), "steps": steps, "warmup": warmup,
-              "repeats": repeats, "rows": rows}  # fmt: skip
+    result = {
+        "task": task,
+        "device": str(dev),
+        "machine": machine(),
+        "steps": steps,
+        "warmup": warmup,
+        "repeats": repeats,
+        "rows": rows,
+    }
     if out is not None:
         Path(out).write_text(json.dumps(result, indent=2))
     if json_out:
@@ -212,19 +252,46 @@ def main(task: str, num_envs, steps: int, warmup: int, repeats: int, device: str
         return t
 
     console = Console()
-    console.print(table(f"{task} on {dev}: env-steps/s, median of {repeats} x {steps} steps",
-                        ("envs", "raw mjlab (a)", "SmpVectorEnv (b)", "b/a", "overhead"),
-                        lambda r: (f"{r['raw_steps_per_s']:.0f}", f"{r['smp_steps_per_s']:.0f}",
-                                   f"{r['ratio']:.3f}", f"{r['overhead_pct']:.1f}%")))  # fmt: skip
-    short = {"physics+task": "physics", "frame+window": "window", "features": "features",
-             "prior forward": "prior", "normalizer+reward": "reward", "gsi+resets": "gsi+reset"}
-    console.print(table("SmpVectorEnv step time (ms per step): physics+task, frame+window, features, "
-                        "prior forward, normalizer+reward, GSI+resets; prior path",
-                        ("envs", *(short[k] for k in STAGES[:-1]), "path"),
-                        lambda r: [*(f"{r['split_ms_per_step'][k]:.2f}" for k in STAGES[:-1]),
-                                   r.get("prior_forward", "?")]))  # fmt: skip
-    console.print(table("step time and GSI refresh (ms)",
-                        ("envs", "median step", "worst step", "GSI refresh per step", "if not amortized"),
-                        lambda r: (f"{r['median_step_ms_timed']:.1f}", f"{r['worst_step_ms_timed']:.1f}",
-                                   *_refresh_cells(r.get("gsi_refresh")))))  # fmt: skip
+    console.print(
+        table(
+            f"{task} on {dev}: env-steps/s, median of {repeats} x {steps} steps",
+            ("envs", "raw mjlab (a)", "SmpVectorEnv (b)", "b/a", "overhead"),
+            lambda r: (
+                f"{r['raw_steps_per_s']:.0f}",
+                f"{r['smp_steps_per_s']:.0f}",
+                f"{r['ratio']:.3f}",
+                f"{r['overhead_pct']:.1f}%",
+            ),
+        )
+    )
+    short = {
+        "physics+task": "physics",
+        "frame+window": "window",
+        "features": "features",
+        "prior forward": "prior",
+        "normalizer+reward": "reward",
+        "gsi+resets": "gsi+reset",
+    }
+    console.print(
+        table(
+            "SmpVectorEnv step time (ms per step): physics+task, frame+window, features, "
+            "prior forward, normalizer+reward, GSI+resets; prior path",
+            ("envs", *(short[k] for k in STAGES[:-1]), "path"),
+            lambda r: [
+                *(f"{r['split_ms_per_step'][k]:.2f}" for k in STAGES[:-1]),
+                r.get("prior_forward", "?"),
+            ],
+        )
+    )
+    console.print(
+        table(
+            "step time and GSI refresh (ms)",
+            ("envs", "median step", "worst step", "GSI refresh per step", "if not amortized"),
+            lambda r: (
+                f"{r['median_step_ms_timed']:.1f}",
+                f"{r['worst_step_ms_timed']:.1f}",
+                *_refresh_cells(r.get("gsi_refresh")),
+            ),
+        )
+    )
     return result

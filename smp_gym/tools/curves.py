@@ -66,15 +66,22 @@ def load_run(run: str | Path) -> dict[str, tuple[list[float], list[float]]]:
     run = Path(run)
     args_file = run / "args.json"
     if not args_file.is_file():
-        raise ConfigError(f"curves: {run} has no args.json; pass a run folder written by an example "
-                          "(runs/<task>_<library>_<time>/).")  # fmt: skip
+        raise ConfigError(
+            f"curves: {run} has no args.json; pass a run folder written by an example "
+            "(runs/<task>_<library>_<time>/)."
+        )
     args = json.loads(args_file.read_text())
     lib = _library(run)
-    per_step = {"skrl": args["num_envs"], "sb3": 1,
-                "rsl_rl": args["num_envs"] * args.get("steps_per_env", 24)}[lib]  # fmt: skip
+    per_step = {
+        "skrl": args["num_envs"],
+        "sb3": 1,
+        "rsl_rl": args["num_envs"] * args.get("steps_per_env", 24),
+    }[lib]
     events = sorted(run.rglob("events.out.tfevents.*"))
     if not events:
-        raise ConfigError(f"curves: no TensorBoard events under {run}; was the run started with logging?")
+        raise ConfigError(
+            f"curves: no TensorBoard events under {run}; was the run started with logging?"
+        )
     declared = args.get("metrics", {})
     curves: dict[str, tuple[list[float], list[float]]] = {}
     for ev in events:
@@ -82,14 +89,19 @@ def load_run(run: str | Path) -> dict[str, tuple[list[float], list[float]]]:
         acc.Reload()
         for tag in acc.Tags()["scalars"]:
             name = _metric_name(tag)
-            title = _metric_title(name, declared) if name else next(
-                (t for t, suffix in CURVES.items() if _norm(tag).endswith(suffix)), None)
+            title = (
+                _metric_title(name, declared)
+                if name
+                else next((t for t, suffix in CURVES.items() if _norm(tag).endswith(suffix)), None)
+            )
             if title is not None and title not in curves:
                 pts = acc.Scalars(tag)
                 curves[title] = ([p.step * per_step for p in pts], [p.value for p in pts])
     if not curves:
-        raise ConfigError(f"curves: {run}'s events hold none of the SMP tags ({', '.join(CURVES)}, "
-                          "Task / <metric>).")  # fmt: skip
+        raise ConfigError(
+            f"curves: {run}'s events hold none of the SMP tags ({', '.join(CURVES)}, "
+            "Task / <metric>)."
+        )
     return curves
 
 

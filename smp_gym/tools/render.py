@@ -21,9 +21,11 @@ import numpy as np
 
 from smp_gym import triton_guard
 
-NO_GL_HINT = ("no offscreen OpenGL backend found, so the clip is a stick figure. For MuJoCo's "
-              "rendering install OSMesa (CPU; Debian/Ubuntu: apt-get install libosmesa6) or run "
-              "with MUJOCO_GL=egl on an NVIDIA GPU machine.")  # fmt: skip
+NO_GL_HINT = (
+    "no offscreen OpenGL backend found, so the clip is a stick figure. For MuJoCo's "
+    "rendering install OSMesa (CPU; Debian/Ubuntu: apt-get install libosmesa6) or run "
+    "with MUJOCO_GL=egl on an NVIDIA GPU machine."
+)
 HIDE_ENV = "SMP_GYM_GL_HIDE"
 _LIBS = {"osmesa": "libOSMesa.so", "egl": "libEGL.so"}
 
@@ -102,5 +104,7 @@ def write_video(frames, path: str | Path, fps: float = 50.0) -> Path:
 
 
 def render_failure_hint(err: Exception) -> str:
-    return (f"offscreen rendering failed ({type(err).__name__}: {err}). Set MUJOCO_GL before mujoco is "
-            "imported: 'egl' on an NVIDIA GPU machine, 'osmesa' on a CPU one (apt-get install libosmesa6).")
+    return (
+        f"offscreen rendering failed ({type(err).__name__}: {err}). Set MUJOCO_GL before mujoco is "
+        "imported: 'egl' on an NVIDIA GPU machine, 'osmesa' on a CPU one (apt-get install libosmesa6)."
+    )

@@ -26,8 +26,20 @@ class SkeletonRenderer:
         cx, cy = pos[0, 0], pos[0, 1]
         grid = np.arange(-1.0, 1.01, 0.5)
         for g in grid:  # a floor grid that scrolls with the world
-            ax.plot([cx + g - (cx % 0.5), cx + g - (cx % 0.5)], [cy - 1, cy + 1], [0, 0], color="0.85", lw=0.6)
-            ax.plot([cx - 1, cx + 1], [cy + g - (cy % 0.5), cy + g - (cy % 0.5)], [0, 0], color="0.85", lw=0.6)
+            ax.plot(
+                [cx + g - (cx % 0.5), cx + g - (cx % 0.5)],
+                [cy - 1, cy + 1],
+                [0, 0],
+                color="0.85",
+                lw=0.6,
+            )
+            ax.plot(
+                [cx - 1, cx + 1],
+                [cy + g - (cy % 0.5), cy + g - (cy % 0.5)],
+                [0, 0],
+                color="0.85",
+                lw=0.6,
+            )
         for child, parent in enumerate(self.parents):
             if parent >= 0:
                 seg = pos[[parent, child]]

@@ -24,7 +24,11 @@ def default_iterations(device: torch.device) -> int:
 
 def rank_info() -> tuple[int, int, int]:
     """(rank, local_rank, world_size) from torchrun's environment (0, 0, 1 without torchrun)."""
-    return int(os.getenv("RANK", "0")), int(os.getenv("LOCAL_RANK", "0")), int(os.getenv("WORLD_SIZE", "1"))
+    return (
+        int(os.getenv("RANK", "0")),
+        int(os.getenv("LOCAL_RANK", "0")),
+        int(os.getenv("WORLD_SIZE", "1")),
+    )
 
 
 def setup_device_and_seed(device: str, seed: int) -> tuple[torch.device, int]:
@@ -64,12 +68,23 @@ def write_args(run_dir: Path, args, env, **resolved) -> None:
     ``smp-gym curves`` reads to title its panels."""
     import dataclasses
 
-    metrics = {name: {"label": m.label or name, "unit": m.unit, "lower_is_better": m.lower_is_better,
-                      "success": m.success} for name, m in env.unwrapped.metric_specs.items()}  # fmt: skip
-    write_json(Path(run_dir) / "args.json", {**dataclasses.asdict(args), **resolved, "metrics": metrics})
+    metrics = {
+        name: {
+            "label": m.label or name,
+            "unit": m.unit,
+            "lower_is_better": m.lower_is_better,
+            "success": m.success,
+        }
+        for name, m in env.unwrapped.metric_specs.items()
+    }
+    write_json(
+        Path(run_dir) / "args.json", {**dataclasses.asdict(args), **resolved, "metrics": metrics}
+    )
 
 
-def finish(run_dir: Path, bundle: dict, video: bool, video_steps: int, device: torch.device) -> None:
+def finish(
+    run_dir: Path, bundle: dict, video: bool, video_steps: int, device: torch.device
+) -> None:
     """Save the policy bundle, then render a clip of it (a failure to render only warns)."""
     from smp_gym.tools.policy import play, save_bundle
 
@@ -77,7 +92,9 @@ def finish(run_dir: Path, bundle: dict, video: bool, video_steps: int, device: t
     print(f"policy: {path}")
     if video:
         try:
-            print(f"video: {play(path, out=run_dir / 'play.mp4', steps=video_steps, device=device)}")
+            print(
+                f"video: {play(path, out=run_dir / 'play.mp4', steps=video_steps, device=device)}"
+            )
         except Exception as err:  # noqa: BLE001 - rendering is optional, the checkpoint is not
             print(f"warning: could not render a clip ({err})")
 
@@ -123,7 +140,9 @@ class ProgressStats:
         if steps > 0:
             out["r_smp"] = f"{smp / steps:.3f}"
             if self.error is not None:
-                out[self.error.name] = f"{err / steps:.3f}" + (f" {self.error.unit}" if self.error.unit else "")
+                out[self.error.name] = f"{err / steps:.3f}" + (
+                    f" {self.error.unit}" if self.error.unit else ""
+                )
         return out
 
 
@@ -131,13 +150,17 @@ class ProgressBar:
     """A tqdm bar over PPO iterations whose postfix (:class:`ProgressStats`) is refreshed at the
     end of each iteration. Call :meth:`step` with the env's info after every env step."""
 
-    def __init__(self, env, iterations: int, steps_per_iteration: int, disable: bool = False) -> None:
+    def __init__(
+        self, env, iterations: int, steps_per_iteration: int, disable: bool = False
+    ) -> None:
         from tqdm import tqdm
 
         self.stats = ProgressStats(env)
         self.steps_per_iteration = steps_per_iteration
         self._steps = 0
-        self.bar = tqdm(total=iterations, unit="it", desc="PPO", disable=disable, dynamic_ncols=True)
+        self.bar = tqdm(
+            total=iterations, unit="it", desc="PPO", disable=disable, dynamic_ncols=True
+        )
 
     def step(self, info: dict) -> None:
         self.stats.update(info)

@@ -11,12 +11,24 @@ import torch
 from smp_gym.motion.features import features_to_frames
 from smp_gym.motion.layout import FeatureLayout
 
-PLOT_JOINTS = ("left_hip_pitch_joint", "left_knee_joint", "right_hip_pitch_joint",
-               "right_knee_joint", "left_shoulder_pitch_joint", "left_elbow_joint")  # fmt: skip
+PLOT_JOINTS = (
+    "left_hip_pitch_joint",
+    "left_knee_joint",
+    "right_hip_pitch_joint",
+    "right_knee_joint",
+    "left_shoulder_pitch_joint",
+    "left_elbow_joint",
+)
 
 
-def sample_and_plot(ckpt: str, n: int = 256, plot: Path | None = None, motions=None, seed: int = 0,
-                    device: str = "auto") -> torch.Tensor:  # fmt: skip
+def sample_and_plot(
+    ckpt: str,
+    n: int = 256,
+    plot: Path | None = None,
+    motions=None,
+    seed: int = 0,
+    device: str = "auto",
+) -> torch.Tensor:
     """Draw ``n`` windows; optionally plot their joint trajectories against real windows."""
     from smp_gym.device import resolve_device
     from smp_gym.prior.checkpoint import load
@@ -32,12 +44,15 @@ def sample_and_plot(ckpt: str, n: int = 256, plot: Path | None = None, motions=N
             from smp_gym.motion.io import load_motions
 
             real = build_windows(load_motions(motions, prior.layout), prior.layout).windows
-        plot_trajectories(samples, real, prior.layout, plot, title=f"{Path(str(ckpt)).stem}: samples vs data")
+        plot_trajectories(
+            samples, real, prior.layout, plot, title=f"{Path(str(ckpt)).stem}: samples vs data"
+        )
     return samples
 
 
-def plot_trajectories(samples, real, layout: FeatureLayout, path: Path, title: str = "",
-                      per_panel: int = 24) -> Path:  # fmt: skip
+def plot_trajectories(
+    samples, real, layout: FeatureLayout, path: Path, title: str = "", per_panel: int = 24
+) -> Path:
     """One panel per joint: sampled windows (colour) over real windows (grey), radians vs frame."""
     from smp_gym.tools.figures import pyplot, save_figure
 
@@ -62,8 +77,14 @@ def plot_trajectories(samples, real, layout: FeatureLayout, path: Path, title: s
     return save_figure(fig, path)
 
 
-def render_windows(windows: torch.Tensor, path: Path, layout: FeatureLayout | None = None,
-                   repeats: int = 2, width: int = 320, height: int = 240) -> Path:  # fmt: skip
+def render_windows(
+    windows: torch.Tensor,
+    path: Path,
+    layout: FeatureLayout | None = None,
+    repeats: int = 2,
+    width: int = 320,
+    height: int = 240,
+) -> Path:
     """Play windows [n, W, F] kinematically on the G1 (each ``repeats`` times, half speed)."""
     from smp_gym.tools.render import configure_gl, render_failure_hint, write_video
 
@@ -77,7 +98,10 @@ def render_windows(windows: torch.Tensor, path: Path, layout: FeatureLayout | No
     data = mujoco.MjData(model)
     n = windows.shape[0]
     frames = features_to_frames(windows.float(), layout, torch.zeros(n, 2), torch.zeros(n))
-    qadr = [model.jnt_qposadr[mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, j)] for j in layout.joint_names]
+    qadr = [
+        model.jnt_qposadr[mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, j)]
+        for j in layout.joint_names
+    ]
     try:
         renderer = mujoco.Renderer(model, height, width)
     except Exception as err:  # noqa: BLE001 - GL backends raise assorted errors
@@ -108,8 +132,11 @@ def plot_evaluation(results: dict[str, dict], path: str | Path) -> Path:
     fig, axes = plt.subplots(len(names), 2, figsize=(10, 3.2 * len(names)), squeeze=False)
     for row, name in zip(axes, names, strict=True):
         errs = results[name]["_errors"]
-        bins = np.linspace(np.log10(min(e.min() for e in errs.values()) + 1e-9),
-                           np.log10(max(e.max() for e in errs.values()) + 1e-9), 60)  # fmt: skip
+        bins = np.linspace(
+            np.log10(min(e.min() for e in errs.values()) + 1e-9),
+            np.log10(max(e.max() for e in errs.values()) + 1e-9),
+            60,
+        )
         for label, e in errs.items():
             row[0].hist(np.log10(e + 1e-9), bins=bins, alpha=0.5, label=label, density=True)
             if label != "real":
@@ -121,7 +148,10 @@ def plot_evaluation(results: dict[str, dict], path: str | Path) -> Path:
         row[0].set(title=f"{name}: SDS error", xlabel="log10 error", ylabel="density")
         row[0].legend(fontsize=8)
         row[1].plot([0, 1], [0, 1], "k:", lw=0.8)
-        row[1].set(title=f"{name}: real vs corrupted ROC", xlabel="false positive rate",
-                   ylabel="true positive rate")  # fmt: skip
+        row[1].set(
+            title=f"{name}: real vs corrupted ROC",
+            xlabel="false positive rate",
+            ylabel="true positive rate",
+        )
         row[1].legend(fontsize=8, loc="lower right")
     return save_figure(fig, path, dpi=110)

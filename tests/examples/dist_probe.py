@@ -16,15 +16,24 @@ def main() -> None:
 
     import smp_gym  # noqa: F401
 
-    env = gymnasium.make_vec("SmpSteeringG1-v0", num_envs=2, device=device, seed=seed,
-                             gsi={"pool_size": 16, "batch_size": 16})  # fmt: skip
+    env = gymnasium.make_vec(
+        "SmpSteeringG1-v0",
+        num_envs=2,
+        device=device,
+        seed=seed,
+        gsi={"pool_size": 16, "batch_size": 16},
+    )
     obs, _ = env.reset(seed=seed)
     total = obs.sum().clone()
     dist.all_reduce(total)
     gathered = [None] * dist.get_world_size()
     dist.all_gather_object(gathered, float(obs.sum()))
-    result = {"rank": dist.get_rank(), "seed": seed, "device": str(device),
-              "allreduce_ok": abs(float(total) - sum(gathered)) < 1e-3 * max(1.0, abs(float(total)))}  # fmt: skip
+    result = {
+        "rank": dist.get_rank(),
+        "seed": seed,
+        "device": str(device),
+        "allreduce_ok": abs(float(total) - sum(gathered)) < 1e-3 * max(1.0, abs(float(total))),
+    }
     with open(os.path.join(sys.argv[1], f"rank{dist.get_rank()}.json"), "w") as f:
         json.dump(result, f)
     env.close()

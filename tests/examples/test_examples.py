@@ -12,8 +12,18 @@ import pytest
 pytestmark = [pytest.mark.slow, pytest.mark.sim]
 REPO = Path(__file__).resolve().parents[2]
 
-COMMON = ["--task", "SmpSteeringG1-v0", "--num-envs", "4", "--iterations", "3", "--gsi-pool-size", "32",
-          "--video-steps", "10"]  # fmt: skip
+COMMON = [
+    "--task",
+    "SmpSteeringG1-v0",
+    "--num-envs",
+    "4",
+    "--iterations",
+    "3",
+    "--gsi-pool-size",
+    "32",
+    "--video-steps",
+    "10",
+]
 
 
 def run(cmd, **kw):
@@ -22,29 +32,72 @@ def run(cmd, **kw):
     return proc.stdout
 
 
-@pytest.mark.parametrize(("script", "extra"), [
-    ("skrl_ppo.py", ["--rollouts", "8", "--checkpoint-every", "1"]),
-    ("sb3_ppo.py", ["--n-steps", "8", "--checkpoint-every", "1"]),
-    ("rsl_rl_ppo.py", ["--steps-per-env", "8", "--save-interval", "1"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("script", "extra"),
+    [
+        ("skrl_ppo.py", ["--rollouts", "8", "--checkpoint-every", "1"]),
+        ("sb3_ppo.py", ["--n-steps", "8", "--checkpoint-every", "1"]),
+        ("rsl_rl_ppo.py", ["--steps-per-env", "8", "--save-interval", "1"]),
+    ],
+)
 def test_example_trains_and_its_policy_evaluates(script, extra, tmp_path):
     pytest.importorskip(script.split("_ppo")[0].replace("sb3", "stable_baselines3"))
-    run([sys.executable, f"examples/{script}", *COMMON, *extra, "--out", str(tmp_path), "--name", "run"])
+    run(
+        [
+            sys.executable,
+            f"examples/{script}",
+            *COMMON,
+            *extra,
+            "--out",
+            str(tmp_path),
+            "--name",
+            "run",
+        ]
+    )
     run_dir = tmp_path / "run"
     assert (run_dir / "policy.pt").is_file() and (run_dir / "args.json").is_file()
     assert (run_dir / "play.mp4").stat().st_size > 1000
     assert any(p.name.startswith("events.out.tfevents") for p in run_dir.rglob("*"))  # TensorBoard
-    out = run([sys.executable, "-m", "smp_gym.cli", "eval", "--checkpoint", str(run_dir), "--episodes", "2",
-               "--num-envs", "2", "--json"])  # fmt: skip
-    result = json.loads(out[out.index("{"):])
+    out = run(
+        [
+            sys.executable,
+            "-m",
+            "smp_gym.cli",
+            "eval",
+            "--checkpoint",
+            str(run_dir),
+            "--episodes",
+            "2",
+            "--num-envs",
+            "2",
+            "--json",
+        ]
+    )
+    result = json.loads(out[out.index("{") :])
     assert result["task"] == "SmpSteeringG1-v0" and result["episodes"] == 2
-    assert {"episode_return", "mean_r_smp", "vel_error", "fall_rate"} <= set(result)  # vel_error: declared
+    assert {"episode_return", "mean_r_smp", "vel_error", "fall_rate"} <= set(
+        result
+    )  # vel_error: declared
     assert result["metric_titles"]["vel_error"] == "velocity error [m/s]"
 
 
 def test_a_run_that_fails_to_start_leaves_no_run_folder(tmp_path):
-    proc = subprocess.run([sys.executable, "examples/skrl_ppo.py", *COMMON, "--prior", "no-such-prior",
-                           "--out", str(tmp_path), "--name", "bad"], capture_output=True, text=True, cwd=REPO)  # fmt: skip
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "examples/skrl_ppo.py",
+            *COMMON,
+            "--prior",
+            "no-such-prior",
+            "--out",
+            str(tmp_path),
+            "--name",
+            "bad",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert proc.returncode != 0 and "no-such-prior" in proc.stderr
     assert not (tmp_path / "bad").exists()
 
@@ -53,10 +106,28 @@ def test_readme_job_without_any_gl_library_ends_with_a_stick_figure_clip(tmp_pat
     """README's `python examples/skrl_ppo.py` (shortened) with the GL detection told that neither
     OSMesa nor EGL exists (see tests/sim/test_headless.py for what that does and does not prove)."""
     pytest.importorskip("skrl")
-    env = {k: v for k, v in os.environ.items() if k not in ("MUJOCO_GL", "PYOPENGL_PLATFORM", "DISPLAY")}
-    proc = subprocess.run([sys.executable, "examples/skrl_ppo.py", *COMMON, "--rollouts", "8", "--out",
-                           str(tmp_path), "--name", "run"], capture_output=True, text=True, cwd=REPO,
-                          env={**env, "SMP_GYM_GL_HIDE": "osmesa,egl"})  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MUJOCO_GL", "PYOPENGL_PLATFORM", "DISPLAY")
+    }
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "examples/skrl_ppo.py",
+            *COMMON,
+            "--rollouts",
+            "8",
+            "--out",
+            str(tmp_path),
+            "--name",
+            "run",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**env, "SMP_GYM_GL_HIDE": "osmesa,egl"},
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (tmp_path / "run" / "play.mp4").stat().st_size > 1000
     assert proc.stderr.count("apt-get install libosmesa6") == 1  # one warning, saying how to fix it
@@ -64,8 +135,18 @@ def test_readme_job_without_any_gl_library_ends_with_a_stick_figure_clip(tmp_pat
 
 def test_resume_from_a_checkpoint(tmp_path):
     pytest.importorskip("skrl")
-    base = [sys.executable, "examples/skrl_ppo.py", *COMMON, "--rollouts", "8", "--checkpoint-every", "1",
-            "--no-video", "--out", str(tmp_path)]  # fmt: skip
+    base = [
+        sys.executable,
+        "examples/skrl_ppo.py",
+        *COMMON,
+        "--rollouts",
+        "8",
+        "--checkpoint-every",
+        "1",
+        "--no-video",
+        "--out",
+        str(tmp_path),
+    ]
     run([*base, "--name", "first"])
     ckpts = sorted((tmp_path / "first" / "skrl" / "checkpoints").glob("agent_*.pt"))
     assert ckpts
@@ -82,8 +163,17 @@ def test_export_onnx(tmp_path):
     from smp_gym.tools.policy import build_bundle, export_onnx, load_bundle, save_bundle
 
     lin = [torch.nn.Linear(101, 32), torch.nn.Linear(32, 29)]
-    path = save_bundle(build_bundle(linears=lin, activation="elu", task="SmpSteeringG1-v0", library="test",
-                                    obs_mean=torch.randn(101), obs_var=torch.rand(101) + 0.5), tmp_path / "policy.pt")  # fmt: skip
+    path = save_bundle(
+        build_bundle(
+            linears=lin,
+            activation="elu",
+            task="SmpSteeringG1-v0",
+            library="test",
+            obs_mean=torch.randn(101),
+            obs_var=torch.rand(101) + 0.5,
+        ),
+        tmp_path / "policy.pt",
+    )
     onnx_path = export_onnx(path)
     model = onnx.load(str(onnx_path))
     onnx.checker.check_model(model)

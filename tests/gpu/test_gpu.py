@@ -4,7 +4,10 @@ CUDA-graph-compiled prior matches eager."""
 import pytest
 import torch
 
-pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -13,7 +16,9 @@ def env():
 
     import smp_gym  # noqa: F401
 
-    e = gymnasium.make_vec("SmpSteeringG1-v0", num_envs=256, device="cuda", seed=0, validate_actions=False)
+    e = gymnasium.make_vec(
+        "SmpSteeringG1-v0", num_envs=256, device="cuda", seed=0, validate_actions=False
+    )
     e.reset(seed=0)
     for _ in range(3):
         e.step(torch.zeros(256, 29, device="cuda"))

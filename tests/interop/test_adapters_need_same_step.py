@@ -18,7 +18,10 @@ def test_adapter_refuses_a_next_step_env(library):
         from smp_gym.adapters.skrl import SmpSkrlWrapper as Adapter
     else:
         from smp_gym.adapters.rsl_rl import SmpRslRlVecEnv as Adapter
-    with pytest.raises(ConfigError, match=r"autoreset_mode=AutoresetMode.NEXT_STEP; it needs "
-                                          r"AutoresetMode.SAME_STEP.*autoreset_mode='SameStep'"):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=r"autoreset_mode=AutoresetMode.NEXT_STEP; it needs "
+        r"AutoresetMode.SAME_STEP.*autoreset_mode='SameStep'",
+    ):
         Adapter(env)
     env.close()

@@ -14,9 +14,16 @@ pytestmark = pytest.mark.sim
 @pytest.mark.parametrize("mode", list(AutoresetMode), ids=[m.value for m in AutoresetMode])
 @pytest.mark.parametrize("env_id", list(TASKS))
 def test_checker_passes(env_id, mode):
-    env = make(env_id, num_envs=2, episode_length_s=0.1, autoreset_mode=mode.value,
-               gsi={"pool_size": 16, "batch_size": 16})  # fmt: skip
-    assert env.autoreset_mode is env.metadata["autoreset_mode"] is mode  # the string value gives the enum
+    env = make(
+        env_id,
+        num_envs=2,
+        episode_length_s=0.1,
+        autoreset_mode=mode.value,
+        gsi={"pool_size": 16, "batch_size": 16},
+    )
+    assert (
+        env.autoreset_mode is env.metadata["autoreset_mode"] is mode
+    )  # the string value gives the enum
     report = check_vector_env(env, steps=12, min_episode_ends=4)
     assert report.autoreset_mode is mode
     env.close()

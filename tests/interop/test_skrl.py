@@ -22,7 +22,9 @@ class Policy(GaussianMixin, Model):
     def __init__(self, obs_space, act_space) -> None:
         Model.__init__(self, observation_space=obs_space, action_space=act_space, device="cpu")
         GaussianMixin.__init__(self, clip_actions=False)
-        self.net = nn.Sequential(nn.Linear(self.num_observations, 32), nn.ELU(), nn.Linear(32, self.num_actions))
+        self.net = nn.Sequential(
+            nn.Linear(self.num_observations, 32), nn.ELU(), nn.Linear(32, self.num_actions)
+        )
         self.log_std = nn.Parameter(torch.full((self.num_actions,), -1.0))
 
     def compute(self, inputs, role=""):
@@ -31,7 +33,13 @@ class Policy(GaussianMixin, Model):
 
 class Value(DeterministicMixin, Model):
     def __init__(self, in_space, act_space, key: str) -> None:
-        Model.__init__(self, observation_space=in_space, state_space=in_space, action_space=act_space, device="cpu")
+        Model.__init__(
+            self,
+            observation_space=in_space,
+            state_space=in_space,
+            action_space=act_space,
+            device="cpu",
+        )
         DeterministicMixin.__init__(self)
         self.key = key
         self.net = nn.Sequential(nn.Linear(in_space.shape[0], 32), nn.ELU(), nn.Linear(32, 1))
@@ -42,17 +50,29 @@ class Value(DeterministicMixin, Model):
 
 def train(wrapped, state_space=None, iterations: int = 2) -> tuple[dict, dict]:
     obs_space, act_space = wrapped.observation_space, wrapped.action_space
-    value = Value(state_space or obs_space, act_space, "states" if state_space is not None else "observations")
+    value = Value(
+        state_space or obs_space, act_space, "states" if state_space is not None else "observations"
+    )
     cfg = PPO_CFG(rollouts=ROLLOUTS, learning_epochs=2, mini_batches=2, learning_rate=1e-3)
     cfg.experiment.write_interval = 0
     cfg.experiment.checkpoint_interval = 0
-    agent = PPO(models={"policy": Policy(obs_space, act_space), "value": value},
-                memory=RandomMemory(memory_size=ROLLOUTS, num_envs=N, device="cpu"), observation_space=obs_space,
-                state_space=state_space, action_space=act_space, device="cpu", cfg=cfg)  # fmt: skip
+    agent = PPO(
+        models={"policy": Policy(obs_space, act_space), "value": value},
+        memory=RandomMemory(memory_size=ROLLOUTS, num_envs=N, device="cpu"),
+        observation_space=obs_space,
+        state_space=state_space,
+        action_space=act_space,
+        device="cpu",
+        cfg=cfg,
+    )
     before = {k: v.detach().clone() for k, v in agent.policy.state_dict().items()}
-    trainer = SequentialTrainer(cfg=SequentialTrainerCfg(timesteps=iterations * ROLLOUTS, headless=True,
-                                                         close_environment_at_exit=False),
-                                env=wrapped, agents=agent)  # fmt: skip
+    trainer = SequentialTrainer(
+        cfg=SequentialTrainerCfg(
+            timesteps=iterations * ROLLOUTS, headless=True, close_environment_at_exit=False
+        ),
+        env=wrapped,
+        agents=agent,
+    )
     trainer.train()
     return before, agent.policy.state_dict()
 
@@ -74,6 +94,8 @@ def test_smp_skrl_wrapper_trains_with_the_critic_on_state():
 
     env = make("SmpSteeringG1-v0", num_envs=N, episode_length_s=0.1)
     wrapped = SmpSkrlWrapper(env)
-    assert wrapped.state_space.shape[0] > wrapped.observation_space.shape[0]  # privileged critic inputs
+    assert (
+        wrapped.state_space.shape[0] > wrapped.observation_space.shape[0]
+    )  # privileged critic inputs
     assert _moved(*train(wrapped, state_space=wrapped.state_space))
     env.close()

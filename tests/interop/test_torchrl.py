@@ -25,29 +25,54 @@ NUM_ENVS, STEPS = 2, 8
 def smp_env():
     from tests.sim.conftest import make
 
-    return make("SmpSteeringG1-v0", num_envs=NUM_ENVS, episode_length_s=0.1, autoreset_mode=AutoresetMode.DISABLED)
+    return make(
+        "SmpSteeringG1-v0",
+        num_envs=NUM_ENVS,
+        episode_length_s=0.1,
+        autoreset_mode=AutoresetMode.DISABLED,
+    )
 
 
 def pendulum_env():
-    return gymnasium.make_vec("Pendulum-v1", num_envs=NUM_ENVS, vectorization_mode="sync", max_episode_steps=5,
-                              vector_kwargs={"autoreset_mode": AutoresetMode.DISABLED})  # fmt: skip
+    return gymnasium.make_vec(
+        "Pendulum-v1",
+        num_envs=NUM_ENVS,
+        vectorization_mode="sync",
+        max_episode_steps=5,
+        vector_kwargs={"autoreset_mode": AutoresetMode.DISABLED},
+    )
 
 
 def ppo(env: GymWrapper, iterations: int = 2) -> tuple[dict, dict, list]:
     obs_dim, act_dim = env.observation_spec["observation"].shape[-1], env.action_spec.shape[-1]
     bounds = env.action_spec_unbatched.space
-    actor_net = nn.Sequential(nn.Linear(obs_dim, 32), nn.Tanh(), nn.Linear(32, 2 * act_dim), NormalParamExtractor())
-    actor = ProbabilisticActor(TensorDictModule(actor_net, in_keys=["observation"], out_keys=["loc", "scale"]),
-                               spec=env.action_spec_unbatched, in_keys=["loc", "scale"], distribution_class=TanhNormal,
-                               distribution_kwargs={"low": bounds.low, "high": bounds.high},
-                               return_log_prob=True)  # fmt: skip
-    critic = ValueOperator(nn.Sequential(nn.Linear(obs_dim, 32), nn.Tanh(), nn.Linear(32, 1)), in_keys=["observation"])
+    actor_net = nn.Sequential(
+        nn.Linear(obs_dim, 32), nn.Tanh(), nn.Linear(32, 2 * act_dim), NormalParamExtractor()
+    )
+    actor = ProbabilisticActor(
+        TensorDictModule(actor_net, in_keys=["observation"], out_keys=["loc", "scale"]),
+        spec=env.action_spec_unbatched,
+        in_keys=["loc", "scale"],
+        distribution_class=TanhNormal,
+        distribution_kwargs={"low": bounds.low, "high": bounds.high},
+        return_log_prob=True,
+    )
+    critic = ValueOperator(
+        nn.Sequential(nn.Linear(obs_dim, 32), nn.Tanh(), nn.Linear(32, 1)), in_keys=["observation"]
+    )
     gae = GAE(gamma=0.99, lmbda=0.95, value_network=critic, average_gae=True)
-    loss_fn = ClipPPOLoss(actor_network=actor, critic_network=critic, clip_epsilon=0.2, entropy_coeff=0.0)
+    loss_fn = ClipPPOLoss(
+        actor_network=actor, critic_network=critic, clip_epsilon=0.2, entropy_coeff=0.0
+    )
     optim = torch.optim.Adam(loss_fn.parameters(), lr=3e-3)
     before = {k: v.detach().clone() for k, v in loss_fn.state_dict().items()}
-    collector = Collector(env, actor, frames_per_batch=NUM_ENVS * STEPS, total_frames=iterations * NUM_ENVS * STEPS,
-                          auto_register_policy_transforms=False)
+    collector = Collector(
+        env,
+        actor,
+        frames_per_batch=NUM_ENVS * STEPS,
+        total_frames=iterations * NUM_ENVS * STEPS,
+        auto_register_policy_transforms=False,
+    )
     batches = []
     for data in collector:
         assert data.batch_size == torch.Size([NUM_ENVS, STEPS])
@@ -64,7 +89,9 @@ def ppo(env: GymWrapper, iterations: int = 2) -> tuple[dict, dict, list]:
     return before, {k: v.detach().clone() for k, v in loss_fn.state_dict().items()}, batches
 
 
-@pytest.mark.parametrize("make_env", [pendulum_env, smp_env], ids=["gymnasium-sync-Pendulum", "SmpSteeringG1"])
+@pytest.mark.parametrize(
+    "make_env", [pendulum_env, smp_env], ids=["gymnasium-sync-Pendulum", "SmpSteeringG1"]
+)
 def test_gym_wrapper_specs_and_ppo(make_env):
     env = make_env()
     assert env.unwrapped.autoreset_mode is AutoresetMode.DISABLED  # TorchRL reads the attribute
@@ -76,7 +103,10 @@ def test_gym_wrapper_specs_and_ppo(make_env):
     assert any("actor" in k for k in moved) and any("critic" in k for k in moved)
     data = torch.cat(batches, dim=1)  # [env, time]: 16 steps of 5-step episodes
     done = data["next", "done"].squeeze(-1)
-    assert done.sum(dim=1).tolist() == [3, 3]  # ends after steps 5, 10, 15 (TorchRL resets in between)
+    assert done.sum(dim=1).tolist() == [
+        3,
+        3,
+    ]  # ends after steps 5, 10, 15 (TorchRL resets in between)
     for i, t in done[:, :-1].nonzero().tolist():
         # the true final obs is kept in "next", and the env was reset (reset_mask) before step t + 1
         assert not torch.equal(data["next", "observation"][i, t], data["observation"][i, t + 1])
@@ -84,7 +114,11 @@ def test_gym_wrapper_specs_and_ppo(make_env):
 
 
 def test_next_step_is_refused_with_the_mode_to_choose():
-    env = gymnasium.make_vec("Pendulum-v1", num_envs=2, vectorization_mode="sync",
-                             vector_kwargs={"autoreset_mode": AutoresetMode.NEXT_STEP})  # fmt: skip
+    env = gymnasium.make_vec(
+        "Pendulum-v1",
+        num_envs=2,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": AutoresetMode.NEXT_STEP},
+    )
     with pytest.raises(RuntimeError, match="SAME_STEP or DISABLED"):
         GymWrapper(env, device="cpu")

@@ -26,6 +26,7 @@ def _free_closed_envs():
     yield
     gc.collect()
 
+
 SMALL_GSI = {"pool_size": 64, "batch_size": 64}
 
 

@@ -13,14 +13,24 @@ pytestmark = pytest.mark.sim
 @pytest.fixture
 def toy_id(monkeypatch):
     monkeypatch.setattr("smp_gym.registry.TASKS", dict(TASKS))  # the row lives for this test only
-    register(TaskInfo(id="SmpToyStillG1-v0", name="toy_still", module="tests.sim.toy_task",
-                      description="Stand still.", default_prior="locomotion", episode_length_s=0.2))  # fmt: skip
+    register(
+        TaskInfo(
+            id="SmpToyStillG1-v0",
+            name="toy_still",
+            module="tests.sim.toy_task",
+            description="Stand still.",
+            default_prior="locomotion",
+            episode_length_s=0.2,
+        )
+    )
     yield "SmpToyStillG1-v0"
     gymnasium.registry.pop("SmpToyStillG1-v0", None)
 
 
 def test_a_toy_task_registered_by_one_row_runs_and_reports_its_metric(toy_id):
-    env = gymnasium.make_vec(toy_id, num_envs=2, device="cpu", gsi={"pool_size": 32, "batch_size": 32}, seed=0)
+    env = gymnasium.make_vec(
+        toy_id, num_envs=2, device="cpu", gsi={"pool_size": 32, "batch_size": 32}, seed=0
+    )
     assert env.unwrapped.metric_specs["speed"].title == "peak speed [m/s]"
     check_vector_env(env, steps=12)  # 0.2 s episodes: several autoresets
     env.reset(seed=0)

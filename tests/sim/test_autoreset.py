@@ -35,8 +35,12 @@ def _capture(env):
 
 
 def test_forced_termination_resets_only_that_env():
-    env = make("SmpForwardG1-v0", num_envs=4, gsi={"init": "default"},
-               sim={"observation_noise": False, "push_robot": False})  # standing still: no falls
+    env = make(
+        "SmpForwardG1-v0",
+        num_envs=4,
+        gsi={"init": "default"},
+        sim={"observation_noise": False, "push_robot": False},
+    )  # standing still: no falls
     u = env.unwrapped
     env.reset(seed=1)
     for _ in range(3):
@@ -47,7 +51,9 @@ def test_forced_termination_resets_only_that_env():
     done = terminated | truncated
     assert done.tolist() == [False, False, True, False] and truncated[2]
     assert seen["reset_ids"].tolist() == [2]
-    assert torch.equal(info["final_obs"][2], seen["obs"][2])  # the terminal observation, not the reset one
+    assert torch.equal(
+        info["final_obs"][2], seen["obs"][2]
+    )  # the terminal observation, not the reset one
     assert not torch.equal(obs[2], seen["obs"][2])
     others = [0, 1, 3]
     assert torch.equal(obs[others], seen["obs"][others])
@@ -80,8 +86,13 @@ def test_step_before_reset_is_a_clear_error():
 
 # ----------------------------------------------------------------------------- NEXT_STEP / DISABLED
 def _timeout_env(mode, num_envs=4):
-    env = make("SmpForwardG1-v0", num_envs=num_envs, gsi={"init": "default"}, autoreset_mode=mode,
-               sim={"observation_noise": False, "push_robot": False})  # fmt: skip
+    env = make(
+        "SmpForwardG1-v0",
+        num_envs=num_envs,
+        gsi={"init": "default"},
+        autoreset_mode=mode,
+        sim={"observation_noise": False, "push_robot": False},
+    )
     env.reset(seed=1)
     for _ in range(3):
         env.step(torch.zeros(num_envs, 29))
@@ -93,7 +104,9 @@ def test_mode_spellings_and_metadata_agree(mode):
     env = make("SmpSteeringG1-v0", num_envs=1, autoreset_mode=mode)
     assert env.unwrapped.autoreset_mode is AutoresetMode.NEXT_STEP
     assert env.metadata["autoreset_mode"] is AutoresetMode.NEXT_STEP
-    assert type(env.unwrapped).metadata["autoreset_mode"] is AutoresetMode.SAME_STEP  # class default kept
+    assert (
+        type(env.unwrapped).metadata["autoreset_mode"] is AutoresetMode.SAME_STEP
+    )  # class default kept
     env.close()
 
 
@@ -118,7 +131,9 @@ def test_next_step_returns_the_final_obs_then_the_reset_obs_with_zero_reward():
     assert not torch.equal(obs[2], seen["obs"][2])  # the stepped (discarded) obs was replaced
     assert torch.equal(obs[[0, 1, 3]], seen["obs"][[0, 1, 3]])
     assert u.sim.episode_length_buf[2] == 0 and u.sim.episode_length_buf[0] == 5
-    assert torch.equal(u.reward.normalizer.count - normalizer_before, torch.full_like(normalizer_before, 3))
+    assert torch.equal(
+        u.reward.normalizer.count - normalizer_before, torch.full_like(normalizer_before, 3)
+    )
 
     # The step after that is the new episode's first transition, from the reset state.
     env.step(torch.zeros(4, 29))
@@ -153,7 +168,9 @@ def test_disabled_never_resets_by_itself_and_resets_only_the_mask():
     obs, _, _, truncated, info = env.step(torch.zeros(4, 29))
     assert truncated[2] and "reset_ids" not in seen and "final_obs" not in info
     assert torch.equal(obs, seen["obs"])
-    with pytest.raises(RuntimeError, match=r"envs \[2\] ended and autoreset_mode is DISABLED.*reset_mask"):
+    with pytest.raises(
+        RuntimeError, match=r"envs \[2\] ended and autoreset_mode is DISABLED.*reset_mask"
+    ):
         env.step(torch.zeros(4, 29))
     qpos = u.sim.sim.data.qpos.clone()
     mask = np.array([False, False, True, False])
@@ -165,12 +182,18 @@ def test_disabled_never_resets_by_itself_and_resets_only_the_mask():
     env.close()
 
 
-@pytest.mark.parametrize(("mask", "pattern"), [
-    (np.array([True, False]), r"reset_mask: received ndarray of shape \(2,\) and dtype bool; expected .* \(3,\)"),
-    (np.array([1, 0, 1]), r"reset_mask: received ndarray of shape \(3,\) and dtype int64"),
-    (torch.zeros(3, dtype=torch.bool), r"reset_mask: received all False"),
-    ([True, False, True], r"reset_mask: received list"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("mask", "pattern"),
+    [
+        (
+            np.array([True, False]),
+            r"reset_mask: received ndarray of shape \(2,\) and dtype bool; expected .* \(3,\)",
+        ),
+        (np.array([1, 0, 1]), r"reset_mask: received ndarray of shape \(3,\) and dtype int64"),
+        (torch.zeros(3, dtype=torch.bool), r"reset_mask: received all False"),
+        ([True, False, True], r"reset_mask: received list"),
+    ],
+)
 def test_bad_reset_mask_is_named(steering_env, mask, pattern):
     steering_env.reset(seed=0)
     with pytest.raises(ValueError, match=pattern):
@@ -178,17 +201,28 @@ def test_bad_reset_mask_is_named(steering_env, mask, pattern):
 
 
 def test_unknown_autoreset_mode_lists_the_three():
-    with pytest.raises(ConfigError, match=r"autoreset_mode: received 'Sometimes'; use one of 'NextStep', "
-                                          r"'SameStep', 'Disabled'"):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=r"autoreset_mode: received 'Sometimes'; use one of 'NextStep', "
+        r"'SameStep', 'Disabled'",
+    ):
         gymnasium.make_vec("SmpSteeringG1-v0", num_envs=1, autoreset_mode="Sometimes")
 
 
 def test_load_state_dict_names_what_is_malformed(steering_env):
     u = steering_env.unwrapped
-    with pytest.raises(ConfigError, match=r"SmpVectorEnv.load_state_dict: received \['gsi'\]; expected .*'normalizer'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"SmpVectorEnv.load_state_dict: received \['gsi'\]; expected .*'normalizer'",
+    ):
         u.load_state_dict({"gsi": {}})
-    with pytest.raises(ConfigError, match=r"SdsNormalizer.load_state_dict: received \{'mean': \(3,\)\}; "
-                                          r"expected a dict \{'mean': Tensor\[3\], 'count': Tensor\[3\]\}"):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=r"SdsNormalizer.load_state_dict: received \{'mean': \(3,\)\}; "
+        r"expected a dict \{'mean': Tensor\[3\], 'count': Tensor\[3\]\}",
+    ):
         u.load_state_dict({"normalizer": {"mean": torch.ones(3)}})
     with pytest.raises(ConfigError, match=r"GsiPool.load_state_dict: received \['pool'\]"):
-        u.load_state_dict({"normalizer": u.reward.normalizer.state_dict(), "gsi": {"pool": u.gsi.pool}})
+        u.load_state_dict(
+            {"normalizer": u.reward.normalizer.state_dict(), "gsi": {"pool": u.gsi.pool}}
+        )

@@ -18,8 +18,17 @@ SMALL_GSI = {"gsi": {"pool_size": 64, "batch_size": 64, "refresh_count": 32}}
 
 def test_bench_reports_both_envs_the_ratio_and_a_split_that_adds_up(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    result = bench.main(task="SmpSteeringG1-v0", num_envs=(2,), steps=4, warmup=1, repeats=1,
-                        device="cpu", json_out=False, out=out, overrides=SMALL_GSI)  # fmt: skip
+    result = bench.main(
+        task="SmpSteeringG1-v0",
+        num_envs=(2,),
+        steps=4,
+        warmup=1,
+        repeats=1,
+        device="cpu",
+        json_out=False,
+        out=out,
+        overrides=SMALL_GSI,
+    )
 
     assert json.loads(out.read_text()) == json.loads(json.dumps(result))
     assert result["machine"]["cores"] >= 1 and result["machine"]["cpu"]
@@ -40,7 +49,12 @@ def test_bench_reports_both_envs_the_ratio_and_a_split_that_adds_up(tmp_path, ca
     assert 0 < refresh["one_advance_ms"] < refresh["unamortized_ms"]
 
     printed = capsys.readouterr().out
-    assert "SmpVectorEnv (b)" in printed and "prior forward" in printed and "gsi+reset" in printed and "if not amortized" in printed
+    assert (
+        "SmpVectorEnv (b)" in printed
+        and "prior forward" in printed
+        and "gsi+reset" in printed
+        and "if not amortized" in printed
+    )
     assert row["prior_forward"] == "eager"  # 2 envs: below the compile-by-default threshold
 
 

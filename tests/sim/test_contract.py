@@ -18,7 +18,10 @@ def test_spaces_rewards_and_autoreset_contract(env_id):
     u = env.unwrapped
     assert isinstance(u, gymnasium.vector.VectorEnv)
     assert u.metadata["autoreset_mode"] is AutoresetMode.SAME_STEP
-    assert np.isfinite(u.single_action_space.low).all() and np.isfinite(u.single_action_space.high).all()
+    assert (
+        np.isfinite(u.single_action_space.low).all()
+        and np.isfinite(u.single_action_space.high).all()
+    )
     obs, info = env.reset(seed=0)
     assert isinstance(obs, torch.Tensor) and obs.device.type == "cpu" and obs.dtype == torch.float32
     assert obs.shape == env.observation_space.shape == (2, *u.single_observation_space.shape)
@@ -62,8 +65,11 @@ def test_vector_env_checker_passes_torch_and_numpy(env_id):
 
 
 def test_weighted_sum_mode(steering_env):
-    env = make("SmpSteeringG1-v0", num_envs=2, reward={"mode": "weighted_sum", "task_weight": 0.7,
-                                                        "smp_weight": 0.9, "ws": 4.0})  # fmt: skip
+    env = make(
+        "SmpSteeringG1-v0",
+        num_envs=2,
+        reward={"mode": "weighted_sum", "task_weight": 0.7, "smp_weight": 0.9, "ws": 4.0},
+    )
     env.reset(seed=0)
     _, reward, *_, info = env.step(torch.zeros(2, 29))
     assert torch.allclose(reward, 0.7 * info["task_reward"] + 0.9 * info["smp_reward"])
@@ -77,7 +83,10 @@ def test_bad_actions_raise_with_expected_shape(steering_env):
         env.step(torch.zeros(3, 28))
     bad = torch.zeros(3, 29)
     bad[1, 4] = float("nan")
-    with pytest.raises(ValueError, match=r"NaN/inf values for envs \[1\]; expected finite actions of shape \(3, 29\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"NaN/inf values for envs \[1\]; expected finite actions of shape \(3, 29\)",
+    ):
         env.step(bad)
     bad[1, 4] = float("inf")
     with pytest.raises(ValueError, match="NaN/inf"):
@@ -104,8 +113,10 @@ def test_out_of_range_actions_are_clipped_before_they_reach_the_simulator(steeri
     target = robot.data.joint_pos_target[:, ids] + robot.data.encoder_bias[:, ids]
     assert torch.allclose(target, term.offset + term.scale * high, atol=1e-5)
     model = u.sim.sim.mj_model  # the joint ranges straight from the MuJoCo model
-    q_max = torch.tensor([model.joint("robot/" + robot.joint_names[int(i)]).range[1] for i in ids],
-                         dtype=torch.float32)  # fmt: skip
+    q_max = torch.tensor(
+        [model.joint("robot/" + robot.joint_names[int(i)]).range[1] for i in ids],
+        dtype=torch.float32,
+    )
     assert torch.allclose(target, q_max.expand(3, -1), atol=1e-5)
 
 

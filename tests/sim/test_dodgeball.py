@@ -34,8 +34,12 @@ def test_a_g1_that_does_nothing_gets_hit():
     # can pass beside the 0.09 m torso capsule; the noise is pinned in test_dodgeball_math.py).
     # (SmpVectorEnv directly: make_vec's ``task`` parameter is the id, so a task-config override
     # cannot pass through it.)
-    cfg = SmpEnvCfg(task=DodgeballCfg(aim_noise=0.0), gsi=GsiCfg(init="default"),
-                    sim=SimCfg(push_robot=False), seed=0)  # fmt: skip
+    cfg = SmpEnvCfg(
+        task=DodgeballCfg(aim_noise=0.0),
+        gsi=GsiCfg(init="default"),
+        sim=SimCfg(push_robot=False),
+        seed=0,
+    )
     env = SmpVectorEnv(ID, 3, cfg=cfg, device="cpu")
     u = env.unwrapped
     assert (u.reward.cfg.mode, u.reward.cfg.ws) == ("product", 6.0)  # the default

@@ -44,8 +44,14 @@ def test_stationary_target_velocity_by_hand():
     # Launch from (9, 0, 1.5) at a torso at (0, 0, 1) at rest, speed 12 m/s, no noise:
     # T = |(-9, 0, -0.5)| / 12 = sqrt(81.25) / 12 = 0.7511566 s
     # v_x = -9 / T = -11.981521; v_z = -0.5 / T + 0.5 * 9.81 * T = -0.665641 + 3.684423 = 3.018782
-    v, t = launch_velocity(torch.tensor([[9.0, 0.0, 1.5]]), torch.tensor([[0.0, 0.0, 1.0]]),
-                           torch.zeros(1, 3), torch.tensor([12.0]), torch.zeros(1, 3), G)  # fmt: skip
+    v, t = launch_velocity(
+        torch.tensor([[9.0, 0.0, 1.5]]),
+        torch.tensor([[0.0, 0.0, 1.0]]),
+        torch.zeros(1, 3),
+        torch.tensor([12.0]),
+        torch.zeros(1, 3),
+        G,
+    )
     assert t.item() == pytest.approx(0.7511566, abs=1e-6)
     assert v[0].tolist() == pytest.approx([-11.981521, 0.0, 3.018782], abs=1e-4)
     # Euler at 5 ms lags the exact parabola by 0.5·g·dt·T ≈ 0.018 m in z; steps are 0.06 m apart.
@@ -57,15 +63,27 @@ def test_moving_target_is_hit_within_the_aim_noise():
     torso, torso_vel, start = (0.0, 0.0, 1.0), (1.5, -0.5, 0.0), (-6.0, 6.0, 2.0)
     t_hand = math.sqrt(6**2 + 6**2 + 1**2) / 14  # 0.6184 s; the torso moves 0.98 m meanwhile
     noise = (0.05, -0.08, 0.02)  # one aim error; |noise| = 0.0964 m
-    v, t = launch_velocity(torch.tensor([start]), torch.tensor([torso]), torch.tensor([torso_vel]),
-                           torch.tensor([14.0]), torch.tensor([noise]), G)  # fmt: skip
+    v, t = launch_velocity(
+        torch.tensor([start]),
+        torch.tensor([torso]),
+        torch.tensor([torso_vel]),
+        torch.tensor([14.0]),
+        torch.tensor([noise]),
+        G,
+    )
     assert t.item() == pytest.approx(t_hand, abs=1e-6)
     # The ball passes the moving torso within |noise| (+ Euler lag and step spacing); aiming
     # without lead would miss by about |torso_vel|·T = 0.98 m.
     closest = fly(start, v[0].tolist(), t_hand, torso, torso_vel)
     assert closest < math.hypot(*noise) + 0.04, closest
-    v_nolead, _ = launch_velocity(torch.tensor([start]), torch.tensor([torso]), torch.zeros(1, 3),
-                                  torch.tensor([14.0]), torch.zeros(1, 3), G)  # fmt: skip
+    v_nolead, _ = launch_velocity(
+        torch.tensor([start]),
+        torch.tensor([torso]),
+        torch.zeros(1, 3),
+        torch.tensor([14.0]),
+        torch.zeros(1, 3),
+        G,
+    )
     closest_nolead = fly(start, v_nolead[0].tolist(), t_hand, torso, torso_vel)
     assert closest_nolead > 0.5
 
@@ -76,7 +94,10 @@ def test_aim_noise_spread_matches_its_std():
     gen = torch.Generator().manual_seed(0)
     n = 4000
     start = torch.tensor([[8.0, 0.0, 2.0]]).expand(n, 3)
-    torso, vel = torch.tensor([[0.0, 0.0, 1.0]]).expand(n, 3), torch.tensor([[0.0, 1.0, 0.0]]).expand(n, 3)
+    torso, vel = (
+        torch.tensor([[0.0, 0.0, 1.0]]).expand(n, 3),
+        torch.tensor([[0.0, 1.0, 0.0]]).expand(n, 3),
+    )
     noise = 0.1 * torch.randn(n, 3, generator=gen)
     v, t = launch_velocity(start, torso, vel, torch.full((n,), 13.0), noise, G)
     end = start + v * t[:, None] + 0.5 * G * t[:, None] ** 2
@@ -93,11 +114,15 @@ def test_velocity_change_beyond_gravity():
 
 def test_hit_rule_cases():
     bodies = torch.tensor([[0.0, 0.0, 1.0], [0.0, 0.0, 0.3]]).expand(5, 2, 3)
-    ball = torch.tensor([[0.5, 0.0, 1.0],   # 0.5 m from the first body
-                         [0.5, 0.0, 1.0],
-                         [0.5, 0.0, 1.0],
-                         [0.0, 0.9, 0.3],   # 0.9 m from the nearest body: never a hit
-                         [0.0, 0.79, 0.3]])  # 0.79 m: close enough  # fmt: skip
+    ball = torch.tensor(
+        [
+            [0.5, 0.0, 1.0],  # 0.5 m from the first body
+            [0.5, 0.0, 1.0],
+            [0.5, 0.0, 1.0],
+            [0.0, 0.9, 0.3],  # 0.9 m from the nearest body: never a hit
+            [0.0, 0.79, 0.3],
+        ]
+    )  # 0.79 m: close enough
     force_xy = torch.tensor([0.0, 0.2, 0.05, 10.0, 0.0])
     dv = torch.tensor([2.0, 1.0, 1.0, 5.0, 1.6])
     # 0: dv 2 > 1.5; 1: force 0.2 > 0.1; 2: force 0.05 and dv 1 are both below; 3: too far; 4: dv

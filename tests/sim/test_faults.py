@@ -21,7 +21,9 @@ def test_nan_state_in_one_env_is_reset_and_counted():
     assert reward[1] == 0.0 and torch.isfinite(reward).all()
     assert torch.isfinite(obs).all() and torch.isfinite(u.state()).all()
     assert torch.isfinite(u.sim.sim.data.qpos).all() and torch.isfinite(u.sim.sim.data.qvel).all()
-    assert torch.isfinite(u.reward.normalizer.mean).all()  # the blown-up env never entered the running mean
+    assert torch.isfinite(
+        u.reward.normalizer.mean
+    ).all()  # the blown-up env never entered the running mean
     assert not torch.equal(u.reward.normalizer.mean, mean_before)
     for _ in range(5):  # training continues
         obs, reward, terminated, *_ = env.step(torch.zeros(3, 29))

@@ -38,8 +38,12 @@ def _drawn_window(u):
 
 
 def test_dataset_window_round_trips_through_the_simulator(feature_file):
-    env = make("SmpSteeringG1-v0", num_envs=3, gsi={"init": "dataset", "dataset": str(feature_file)},
-               sim={"push_robot": False})  # fmt: skip
+    env = make(
+        "SmpSteeringG1-v0",
+        num_envs=3,
+        gsi={"init": "dataset", "dataset": str(feature_file)},
+        sim={"push_robot": False},
+    )
     u = env.unwrapped
     drawn = _drawn_window(u)
     env.reset(seed=0)
@@ -54,8 +58,9 @@ def test_dataset_window_round_trips_through_the_simulator(feature_file):
     assert torch.allclose(read.root_lin_vel_w, last.root_lin_vel_w, atol=1e-4)
     assert torch.allclose(read.root_ang_vel_w, last.root_ang_vel_w, atol=1e-4)
     window = compute_features(written, L)
-    sim_window = compute_features(Frames.unpack(torch.cat([drawn["frames"][:, :-1],
-                                                           read.pack()[:, None]], 1), L), L)  # fmt: skip
+    sim_window = compute_features(
+        Frames.unpack(torch.cat([drawn["frames"][:, :-1], read.pack()[:, None]], 1), L), L
+    )
     assert (sim_window - window).abs().max() < 1e-3
     # The motion window is primed from the draw, its last frame as the simulator holds it and
     # every frame's joints within the joint limits (what was written, not the raw sample).
@@ -92,8 +97,11 @@ def test_default_init_starts_in_the_keyframe():
 
 
 def test_pool_refresh_happens_during_steps():
-    env = make("SmpSteeringG1-v0", num_envs=2, gsi={"pool_size": 8, "batch_size": 8, "refresh_interval": 50,
-                                                    "refresh_count": 4})  # fmt: skip
+    env = make(
+        "SmpSteeringG1-v0",
+        num_envs=2,
+        gsi={"pool_size": 8, "batch_size": 8, "refresh_interval": 50, "refresh_count": 4},
+    )
     u = env.unwrapped
     before = u.gsi.pool.clone()
     env.reset(seed=0)

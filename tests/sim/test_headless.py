@@ -26,15 +26,24 @@ HAS_OSMESA = ctypes.util.find_library("OSMesa") is not None
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("MUJOCO_GL", "PYOPENGL_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MUJOCO_GL", "PYOPENGL_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")
+    }
     env.update(OMP_NUM_THREADS="1", **extra)
     return env
 
 
 def _run(code: str, **extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          cwd=REPO, env=_env(**extra), timeout=600)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=_env(**extra),
+        timeout=600,
+    )
 
 
 # ------------------------------------------------------------------- detection (no mujoco)
@@ -103,9 +112,13 @@ PLAY_WITHOUT_GL = """
 def test_play_without_any_gl_backend_draws_a_stick_figure(tmp_path):
     proc = _run(PLAY_WITHOUT_GL, SMP_GYM_GL_HIDE="osmesa,egl", OUT=str(tmp_path))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    lines = {ln.split(" ", 1)[0]: ln.split(" ", 1)[1] for ln in proc.stdout.splitlines() if " " in ln}
+    lines = {
+        ln.split(" ", 1)[0]: ln.split(" ", 1)[1] for ln in proc.stdout.splitlines() if " " in ln
+    }
     assert lines["WARNINGS"].startswith("1 "), lines["WARNINGS"]  # exactly one warning ...
-    assert "apt-get install libosmesa6" in lines["WARNINGS"] and "MUJOCO_GL=egl" in lines["WARNINGS"]
+    assert (
+        "apt-get install libosmesa6" in lines["WARNINGS"] and "MUJOCO_GL=egl" in lines["WARNINGS"]
+    )
     assert int(lines["CLIP"].split()[-1]) > 1000 and (tmp_path / "play.mp4").is_file()
     assert lines["GL_MAPPED"] == "False"  # ... and the run never loaded libOSMesa or libEGL
 
@@ -165,7 +178,9 @@ def test_no_segfault_with_osmesa_whatever_the_import_order(library, order):
     opt = textwrap.dedent(OPTIMIZERS[library])
     code = first.format(opt=opt) + then.format(opt=opt) + LOADED
     proc = _run(code, MUJOCO_GL="osmesa")
-    assert proc.returncode == 0, f"returncode {proc.returncode}\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, (
+        f"returncode {proc.returncode}\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}"
+    )
     assert proc.stdout.strip().endswith("OK")
 
 
@@ -181,12 +196,36 @@ def test_pretrain_cli_with_osmesa_exported(tmp_path):
         root, quat, joints = gait_arrays(speed=speed)
         rows = np.concatenate([root, quat[:, [1, 2, 3, 0]], joints], axis=1)  # quat wxyz -> xyzw
         np.savetxt(tmp_path / f"{name}.csv", rows, delimiter=",")
-    args = ["pretrain", "--motions", str(tmp_path), "--out", str(tmp_path / "p.safetensors"), "--holdout",
-            "run", "--no-mirror", "--device", "cpu", "--cfg.steps", "4", "--cfg.batch-size", "16",
-            "--cfg.eval-every", "2", "--cfg.save-every", "2", "--cfg.model.d-model", "32",
-            "--cfg.model.nhead", "2", "--cfg.model.num-layers", "1"]  # fmt: skip
+    args = [
+        "pretrain",
+        "--motions",
+        str(tmp_path),
+        "--out",
+        str(tmp_path / "p.safetensors"),
+        "--holdout",
+        "run",
+        "--no-mirror",
+        "--device",
+        "cpu",
+        "--cfg.steps",
+        "4",
+        "--cfg.batch-size",
+        "16",
+        "--cfg.eval-every",
+        "2",
+        "--cfg.save-every",
+        "2",
+        "--cfg.model.d-model",
+        "32",
+        "--cfg.model.nhead",
+        "2",
+        "--cfg.model.num-layers",
+        "1",
+    ]
     proc = _run(f"from smp_gym.cli import main\nmain({args!r})" + LOADED, MUJOCO_GL="osmesa")
-    assert proc.returncode == 0, f"returncode {proc.returncode}\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, (
+        f"returncode {proc.returncode}\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}"
+    )
     assert proc.stdout.strip().endswith("OK") and (tmp_path / "p.safetensors").is_file()
 
 

@@ -17,8 +17,15 @@ pytestmark = pytest.mark.sim
 def narrow_prior(seed_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("narrow") / "my.safetensors"
     cfg = PretrainCfg(steps=30, batch_size=64, noise_samples=2, eval_every=30, save_every=30)
-    run_pretrain(motions=[seed_dir / "csv"], out=out, cfg=cfg, exclude=("*mirror*",), mirror=False,
-                 progress=False, device="cpu")  # fmt: skip
+    run_pretrain(
+        motions=[seed_dir / "csv"],
+        out=out,
+        cfg=cfg,
+        exclude=("*mirror*",),
+        mirror=False,
+        progress=False,
+        device="cpu",
+    )
     return out
 
 
@@ -26,7 +33,9 @@ def narrow_prior(seed_dir, tmp_path_factory):
 def test_brief_prior_works_or_warns_in_every_task(narrow_prior, task):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        env = make(task, num_envs=2, prior=str(narrow_prior), gsi={"pool_size": 32, "batch_size": 32})
+        env = make(
+            task, num_envs=2, prior=str(narrow_prior), gsi={"pool_size": 32, "batch_size": 32}
+        )
         env.reset(seed=0)
         rewards = [env.step(torch.zeros(2, 29))[1] for _ in range(5)]
     ours = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]

@@ -62,7 +62,9 @@ def test_location_term_is_linear_in_distance():
     goal = torch.tensor([[3.0, 4.0], [1.0, -1.0]])
     root = torch.tensor([[0.0, 0.0], [1.0, 1.0]])
     # distances 5 and 2: exp(-1.25), exp(-0.5) (squared would give exp(-6.25), exp(-1))
-    assert location_reward(goal, root, 0.25).tolist() == pytest.approx([math.exp(-1.25), math.exp(-0.5)], rel=1e-6)
+    assert location_reward(goal, root, 0.25).tolist() == pytest.approx(
+        [math.exp(-1.25), math.exp(-0.5)], rel=1e-6
+    )
 
 
 def test_getup_terms_by_hand():
@@ -73,7 +75,9 @@ def test_getup_terms_by_hand():
     vz = torch.tensor([0.1, 0.4, -1.0, -0.05])
     # 0.1 - 0.25 = -0.15 -> exp(-2.25); 0.4 > 0.25 -> 1; head above 0.9 -> 1 whatever v_z;
     # -0.05 - 0.25 = -0.3 -> exp(-9)
-    assert upward_reward(z, vz).tolist() == pytest.approx([math.exp(-2.25), 1.0, 1.0, math.exp(-9.0)], rel=1e-6)
+    assert upward_reward(z, vz).tolist() == pytest.approx(
+        [math.exp(-2.25), 1.0, 1.0, math.exp(-9.0)], rel=1e-6
+    )
     # (0.5-1.1)² = 0.36; (1.0-1.1)² = 0.01; (0.1-1.1)² = 1; 1.3 > 1.1 -> 1
     heights = torch.tensor([0.5, 1.0, 0.1, 1.3])
     want = [math.exp(-0.36), math.exp(-0.01), math.exp(-1.0), 1.0]
@@ -104,9 +108,19 @@ def write_root(env, pos, quat, lin_vel, ang_vel=None) -> None:
     n = env.num_envs
     pos = torch.tensor(pos, dtype=torch.float32) + sim.scene.env_origins
     ang = torch.zeros(n, 3) if ang_vel is None else torch.tensor(ang_vel, dtype=torch.float32)
-    state = torch.cat((pos, torch.tensor(quat, dtype=torch.float32), torch.tensor(lin_vel, dtype=torch.float32), ang), -1)
+    state = torch.cat(
+        (
+            pos,
+            torch.tensor(quat, dtype=torch.float32),
+            torch.tensor(lin_vel, dtype=torch.float32),
+            ang,
+        ),
+        -1,
+    )
     robot.write_root_state_to_sim(state)
-    robot.write_joint_state_to_sim(robot.data.default_joint_pos.clone(), torch.zeros_like(robot.data.default_joint_vel))
+    robot.write_joint_state_to_sim(
+        robot.data.default_joint_pos.clone(), torch.zeros_like(robot.data.default_joint_vel)
+    )
 
 
 def step_in_state(env, write):
@@ -132,12 +146,19 @@ def test_forward_reward_in_the_env_uses_world_x(envs):
     """Heading +y (90°), target 2 m/s along world +x: the reward ignores the robot's heading."""
     env = envs("SmpForwardG1-v0")
     cmd = env.unwrapped.sim.command_manager.get_term("steering")
-    assert cmd.tar_dir_w.tolist() == [[1.0, 0.0]] * 2 and cmd.face_dir_w.tolist() == [[1.0, 0.0]] * 2
+    assert (
+        cmd.tar_dir_w.tolist() == [[1.0, 0.0]] * 2 and cmd.face_dir_w.tolist() == [[1.0, 0.0]] * 2
+    )
     assert ((cmd.tar_speed >= 0.5) & (cmd.tar_speed <= 5.0)).all()
 
     def write():
         cmd.tar_speed[:] = 2.0
-        write_root(env, [[0, 0, 0.76]] * 2, [yaw_quat(math.pi / 2)] * 2, [[1.5, 0.2, 0.0], [-0.3, 0.1, 0.0]])
+        write_root(
+            env,
+            [[0, 0, 0.76]] * 2,
+            [yaw_quat(math.pi / 2)] * 2,
+            [[1.5, 0.2, 0.0], [-0.3, 0.1, 0.0]],
+        )
 
     _, _, _, _, info = step_in_state(env, write)
     # |(2,0)-(1.5,0.2)|² = 0.25 + 0.04 = 0.29; moving backwards (v·x̂ = -0.3 < 0) -> 0
@@ -156,8 +177,12 @@ def test_steering_reward_in_the_env_weights_velocity_and_facing_half_half(envs):
         cmd.tar_dir_w[:] = torch.tensor([d, d])
         cmd.tar_speed[:] = 1.0
         cmd.face_dir_w[:] = torch.tensor([[0.0, 1.0], [0.0, 1.0]])
-        write_root(env, [[0, 0, 0.76]] * 2, [yaw_quat(math.pi / 6), yaw_quat(2 * math.pi / 3)],
-                   [[0.4, 0.9, 0.0], [-0.5, -0.1, 0.0]])  # fmt: skip
+        write_root(
+            env,
+            [[0, 0, 0.76]] * 2,
+            [yaw_quat(math.pi / 6), yaw_quat(2 * math.pi / 3)],
+            [[0.4, 0.9, 0.0], [-0.5, -0.1, 0.0]],
+        )
 
     _, _, _, _, info = step_in_state(env, write)
     # env 0: |(0.5, 0.866025)-(0.4, 0.9)|² = 0.01 + 0.033975² = 0.0111543; facing sin 30° = 0.5
@@ -173,13 +198,19 @@ def test_location_reward_in_the_env_is_linear_in_distance(envs):
     cmd = sim.command_manager.get_term("location")
 
     def write():
-        write_root(env, [[1.0, -2.0, 0.76], [0.5, 0.5, 0.76]], [yaw_quat(0.3)] * 2, [[0.0, 0.0, 0.0]] * 2)
+        write_root(
+            env, [[1.0, -2.0, 0.76], [0.5, 0.5, 0.76]], [yaw_quat(0.3)] * 2, [[0.0, 0.0, 0.0]] * 2
+        )
         origin = sim.scene.env_origins[:, :2]
-        cmd.goal_w[:] = origin + torch.tensor([[4.0, 2.0], [0.5, -1.5]])  # offsets (3, 4) and (0, -2)
+        cmd.goal_w[:] = origin + torch.tensor(
+            [[4.0, 2.0], [0.5, -1.5]]
+        )  # offsets (3, 4) and (0, -2)
 
     _, _, _, _, info = step_in_state(env, write)
     # distances 5 and 2 m: exp(-0.25·5), exp(-0.25·2)
-    assert info["task_reward"].tolist() == pytest.approx([math.exp(-1.25), math.exp(-0.5)], rel=1e-4)
+    assert info["task_reward"].tolist() == pytest.approx(
+        [math.exp(-1.25), math.exp(-0.5)], rel=1e-4
+    )
 
 
 def test_getup_reward_in_the_env_weights_upward_and_head_height(envs):
@@ -189,25 +220,44 @@ def test_getup_reward_in_the_env_weights_upward_and_head_height(envs):
     # env 1: head z = 1.034 >= 0.9, falling at 1 m/s: upward is 1 above the threshold
 
     def write():
-        write_root(env, [[0, 0, root_z[0]], [0, 0, root_z[1]]], [yaw_quat(0.0)] * 2,
-                   [[0.0, 0.0, 0.1], [0.0, 0.0, -1.0]])  # fmt: skip
+        write_root(
+            env,
+            [[0, 0, root_z[0]], [0, 0, root_z[1]]],
+            [yaw_quat(0.0)] * 2,
+            [[0.0, 0.0, 0.1], [0.0, 0.0, -1.0]],
+        )
 
     _, _, _, _, info = step_in_state(env, write)
     z0, z1 = root_z[0] + HEAD_ABOVE_ROOT, root_z[1] + HEAD_ABOVE_ROOT
     up0 = math.exp(-100 * (0.1 - 0.25) ** 2)  # exp(-2.25)
-    want = [0.7 * up0 + 0.3 * math.exp(-((z0 - 1.1) ** 2)), 0.7 * 1.0 + 0.3 * math.exp(-((z1 - 1.1) ** 2))]
+    want = [
+        0.7 * up0 + 0.3 * math.exp(-((z0 - 1.1) ** 2)),
+        0.7 * 1.0 + 0.3 * math.exp(-((z1 - 1.1) ** 2)),
+    ]
     assert info["task_reward"].tolist() == pytest.approx(want, rel=1e-4)
 
 
-@pytest.mark.parametrize(("task", "steps"), [("SmpForwardG1-v0", 1000), ("SmpSteeringG1-v0", 1000),
-                                             ("SmpLocationG1-v0", 1000), ("SmpGetupG1-v0", 250)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("task", "steps"),
+    [
+        ("SmpForwardG1-v0", 1000),
+        ("SmpSteeringG1-v0", 1000),
+        ("SmpLocationG1-v0", 1000),
+        ("SmpGetupG1-v0", 250),
+    ],
+)
 def test_episode_length_in_steps(envs, task, steps):
     """SEED_SPEC §5: 20 s episodes (Getup 5 s) at the 0.02 s control step: 1000 and 250 steps."""
     assert envs(task).unwrapped.max_episode_steps == steps
 
 
 # --------------------------------------------------------------------------- r_smp and ws
-WS = {"SmpForwardG1-v0": 6.0, "SmpSteeringG1-v0": 6.0, "SmpLocationG1-v0": 4.0, "SmpGetupG1-v0": 6.0}
+WS = {
+    "SmpForwardG1-v0": 6.0,
+    "SmpSteeringG1-v0": 6.0,
+    "SmpLocationG1-v0": 4.0,
+    "SmpGetupG1-v0": 6.0,
+}
 """SEED_SPEC §4.6: ws = 6 for Forward, Steering and Getup, 4 for Location."""
 
 ERRORS = [  # per step: [env][k] raw SDS error at k = (8, 15, 22)
@@ -249,8 +299,9 @@ def test_smp_reward_is_exp_of_ws_times_mean_error_over_running_mean(envs, task):
     assert u.reward.cfg.ws == WS[task]
     env.reset(seed=0)  # episode length 0: Getup's SMP termination stays in its 5-step grace
     normalizer = u.reward.normalizer
-    normalizer.load_state_dict({"mean": torch.ones(3, dtype=torch.float64),
-                                "count": torch.zeros(3, dtype=torch.float64)})  # fmt: skip
+    normalizer.load_state_dict(
+        {"mean": torch.ones(3, dtype=torch.float64), "count": torch.zeros(3, dtype=torch.float64)}
+    )
     real = u.reward.scorer
     u.reward.scorer = ScriptedScorer(real, ERRORS)
     try:
@@ -262,7 +313,9 @@ def test_smp_reward_is_exp_of_ws_times_mean_error_over_running_mean(envs, task):
             raw_mean = [sum(row) / 3 for row in ERRORS[step]]
             assert info["sds_error"].tolist() == pytest.approx(raw_mean, rel=1e-6)
             # product mode (SEED_SPEC §4.6): reward = task × r_smp
-            assert reward.tolist() == pytest.approx((info["task_reward"] * torch.tensor(want)).tolist(), rel=1e-5)
+            assert reward.tolist() == pytest.approx(
+                (info["task_reward"] * torch.tensor(want)).tolist(), rel=1e-5
+            )
         assert normalizer.count.tolist() == [6.0, 6.0, 6.0]
         assert u.reward.scorer.seen == [(2, 10, 59)] * 3  # the 10-frame, 59-feature window
     finally:

@@ -28,7 +28,12 @@ def test_rotation_helpers_match_mjlab():
     m = R.matrix_from_quat(q)
     assert torch.allclose(m, M.matrix_from_quat(q), atol=1e-6)
     mq = M.quat_from_matrix(m)
-    assert torch.minimum((R.quat_from_matrix(m) - mq).abs().amax(-1), (R.quat_from_matrix(m) + mq).abs().amax(-1)).max() < 1e-5
+    assert (
+        torch.minimum(
+            (R.quat_from_matrix(m) - mq).abs().amax(-1), (R.quat_from_matrix(m) + mq).abs().amax(-1)
+        ).max()
+        < 1e-5
+    )
     assert torch.allclose(R.axis_angle_from_quat(q), M.axis_angle_from_quat(q), atol=1e-4)
 
 
@@ -43,11 +48,17 @@ def test_layout_constants_match_the_simulated_g1():
 def test_mismatched_prior_layout_is_refused_with_every_mismatch(tmp_path):
     names = list(G1_JOINT_NAMES)
     names[0], names[1] = names[1], names[0]
-    layout = FeatureLayout(joint_names=tuple(names), ee_body_names=("left_ankle_roll_link", "head_link"),
-                           fps=30.0)  # fmt: skip
+    layout = FeatureLayout(
+        joint_names=tuple(names), ee_body_names=("left_ankle_roll_link", "head_link"), fps=30.0
+    )
     model = Denoiser(DenoiserCfg(feature_dim=layout.feature_dim, d_model=16, nhead=2, num_layers=1))
-    path = save_prior(tmp_path / "bad.safetensors", model, torch.zeros(layout.feature_dim),
-                      torch.ones(layout.feature_dim), layout)  # fmt: skip
+    path = save_prior(
+        tmp_path / "bad.safetensors",
+        model,
+        torch.zeros(layout.feature_dim),
+        torch.ones(layout.feature_dim),
+        layout,
+    )
     with pytest.raises(PriorMismatchError) as err:
         make("SmpSteeringG1-v0", num_envs=1, prior=str(path), gsi={"init": "default"})
     msg = str(err.value)
@@ -60,8 +71,16 @@ def test_fast_reset_observations_match_mjlab_reset():
     """Our reset (light forward) gives the observations mjlab's own reset (full forward) gives."""
     from smp_gym.sim.io import reset_envs
 
-    envs = [make("SmpLocationG1-v0", num_envs=3, gsi={"init": "dataset", "dataset": str(_window_file())},
-                 sim={"observation_noise": False, "push_robot": False}, seed=5) for _ in range(2)]  # fmt: skip
+    envs = [
+        make(
+            "SmpLocationG1-v0",
+            num_envs=3,
+            gsi={"init": "dataset", "dataset": str(_window_file())},
+            sim={"observation_noise": False, "push_robot": False},
+            seed=5,
+        )
+        for _ in range(2)
+    ]
     outs = []
     for k, env in enumerate(envs):
         u = env.unwrapped

@@ -60,10 +60,15 @@ def test_getup_has_a_head_site_and_no_self_collision_termination():
     env.close()
 
 
-@pytest.mark.parametrize(("env_id", "obs_dim", "state_dim"), [
-    ("SmpForwardG1-v0", 101, 1010), ("SmpSteeringG1-v0", 101, 1010),
-    ("SmpLocationG1-v0", 98, 980), ("SmpGetupG1-v0", 96, 960),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("env_id", "obs_dim", "state_dim"),
+    [
+        ("SmpForwardG1-v0", 101, 1010),
+        ("SmpSteeringG1-v0", 101, 1010),
+        ("SmpLocationG1-v0", 98, 980),
+        ("SmpGetupG1-v0", 96, 960),
+    ],
+)
 def test_observation_sizes_match_the_reference(env_id, obs_dim, state_dim):
     env = make(env_id, num_envs=1, gsi={"init": "default"})
     assert env.unwrapped.single_observation_space.shape == (obs_dim,)
@@ -72,18 +77,32 @@ def test_observation_sizes_match_the_reference(env_id, obs_dim, state_dim):
 
 
 def test_steering_command_is_in_the_heading_frame():
-    env = make("SmpSteeringG1-v0", num_envs=2, gsi={"pool_size": 16, "batch_size": 16, "random_heading": True})
+    env = make(
+        "SmpSteeringG1-v0",
+        num_envs=2,
+        gsi={"pool_size": 16, "batch_size": 16, "random_heading": True},
+    )
     u = env.unwrapped
     env.reset(seed=3)
     cmd = u.sim.command_manager.get_term("steering")
     h = u.sim.scene["robot"].data.heading_w
     local = cmd.command[:, :2]
-    world = torch.stack([torch.cos(h) * local[:, 0] - torch.sin(h) * local[:, 1],
-                         torch.sin(h) * local[:, 0] + torch.cos(h) * local[:, 1]], -1)  # fmt: skip
+    world = torch.stack(
+        [
+            torch.cos(h) * local[:, 0] - torch.sin(h) * local[:, 1],
+            torch.sin(h) * local[:, 0] + torch.cos(h) * local[:, 1],
+        ],
+        -1,
+    )
     assert torch.allclose(world, cmd.tar_dir_w, atol=1e-5)
     face_local = cmd.command[:, 3:5]
-    face_world = torch.stack([torch.cos(h) * face_local[:, 0] - torch.sin(h) * face_local[:, 1],
-                              torch.sin(h) * face_local[:, 0] + torch.cos(h) * face_local[:, 1]], -1)  # fmt: skip
+    face_world = torch.stack(
+        [
+            torch.cos(h) * face_local[:, 0] - torch.sin(h) * face_local[:, 1],
+            torch.sin(h) * face_local[:, 0] + torch.cos(h) * face_local[:, 1],
+        ],
+        -1,
+    )
     assert torch.allclose(face_world, cmd.face_dir_w, atol=1e-5)
     assert torch.equal(cmd.command[:, 2], cmd.tar_speed)
     assert ((cmd.tar_speed >= 0.5) & (cmd.tar_speed <= 2.0)).all()
@@ -106,8 +125,12 @@ def test_random_heading_also_turns_default_pose_starts():
 
 def test_task_config_override_through_make_vec():
     """docs/tasks.md: each task's config dataclass is overridable with ``task={...}`` in make_vec."""
-    env = make("SmpGetupG1-v0", num_envs=1, gsi={"init": "default"},
-               task={"stand_hold_steps": 10, "smp_termination_threshold": None})  # fmt: skip
+    env = make(
+        "SmpGetupG1-v0",
+        num_envs=1,
+        gsi={"init": "default"},
+        task={"stand_hold_steps": 10, "smp_termination_threshold": None},
+    )
     u = env.unwrapped
     assert u.task_cfg.stand_hold_steps == 10
     assert u.sim.termination_manager.get_term_cfg("stood_up").params["hold_steps"] == 10
@@ -131,11 +154,19 @@ def _contact_env(pairs, worlds, nacon, num_envs=3):
 
     def geom_of(body):
         b = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, body)
-        return int(next(g for g in range(model.ngeom) if model.geom_bodyid[g] == b and model.geom_contype[g]))
+        return int(
+            next(
+                g for g in range(model.ngeom) if model.geom_bodyid[g] == b and model.geom_contype[g]
+            )
+        )
 
     geoms = [(geom_of(a) if a != "floor" else 0, geom_of(b)) for a, b in pairs] + [(-1, -1)] * 4
-    contact = types.SimpleNamespace(geom=torch.tensor(geoms), worldid=torch.tensor(list(worlds) + [0] * 4))
-    sim = types.SimpleNamespace(mj_model=model, data=types.SimpleNamespace(contact=contact, nacon=torch.tensor([nacon])))
+    contact = types.SimpleNamespace(
+        geom=torch.tensor(geoms), worldid=torch.tensor(list(worlds) + [0] * 4)
+    )
+    sim = types.SimpleNamespace(
+        mj_model=model, data=types.SimpleNamespace(contact=contact, nacon=torch.tensor([nacon]))
+    )
     return types.SimpleNamespace(sim=sim, num_envs=num_envs, device=torch.device("cpu"))
 
 
@@ -143,11 +174,15 @@ def test_self_collision_ignores_hands_by_default_and_not_under_the_reference_rul
     from smp_gym.config import SimCfg
     from smp_gym.sim.g1 import self_collision
 
-    pairs = [("robot/left_wrist_yaw_link", "robot/left_hip_roll_link"),      # world 0: hand on hip
-             ("robot/left_knee_link", "robot/right_knee_link"),              # world 1: knees
-             ("floor", "robot/left_ankle_roll_link"),                        # world 2: a foot on the floor
-             ("robot/left_elbow_link", "robot/torso_link")]                  # world 2, but past nacon
-    ours = self_collision(_contact_env(pairs, [0, 1, 2, 2], nacon=3), exclude=SimCfg().self_collision_exclude)
+    pairs = [
+        ("robot/left_wrist_yaw_link", "robot/left_hip_roll_link"),  # world 0: hand on hip
+        ("robot/left_knee_link", "robot/right_knee_link"),  # world 1: knees
+        ("floor", "robot/left_ankle_roll_link"),  # world 2: a foot on the floor
+        ("robot/left_elbow_link", "robot/torso_link"),
+    ]  # world 2, but past nacon
+    ours = self_collision(
+        _contact_env(pairs, [0, 1, 2, 2], nacon=3), exclude=SimCfg().self_collision_exclude
+    )
     reference = self_collision(_contact_env(pairs, [0, 1, 2, 2], nacon=3), exclude=())
     assert ours.tolist() == [False, True, False]
     assert reference.tolist() == [True, True, False]

@@ -68,7 +68,9 @@ def test_base_too_low_terminates_below_0_3_m(steering, low, high):
     assert tm.get_term("base_too_low").tolist() == [True, False]
     assert tm.get_term("self_collision").tolist() == [False, False]
     assert terminated.tolist() == [True, False] and truncated.tolist() == [False, False]
-    assert info["_final_info"].tolist() == [True, False] and bool(info["final_info"]["terminated"][0])
+    assert info["_final_info"].tolist() == [True, False] and bool(
+        info["final_info"]["terminated"][0]
+    )
 
 
 def crossed_knees(env) -> torch.Tensor:
@@ -101,8 +103,12 @@ def getup():
     from smp_gym.env import SmpVectorEnv
     from smp_gym.envs.getup import GetupCfg
 
-    cfg = SmpEnvCfg(task=GetupCfg(smp_termination_threshold=None), gsi=GsiCfg(init="default"),
-                    sim=SimCfg(**QUIET), seed=0)  # fmt: skip
+    cfg = SmpEnvCfg(
+        task=GetupCfg(smp_termination_threshold=None),
+        gsi=GsiCfg(init="default"),
+        sim=SimCfg(**QUIET),
+        seed=0,
+    )
     env = SmpVectorEnv("SmpGetupG1-v0", 3, cfg=cfg, device="cpu")
     yield env
     env.close()
@@ -115,7 +121,11 @@ def test_getup_has_neither_base_height_nor_self_collision_termination(getup):
     write_state(env, [0.76, 0.2, 0.76], [UPRIGHT, ON_ITS_BACK, UPRIGHT], joint_pos=jp)
     _, _, terminated, truncated, _ = env.step(zeros(env))
     assert set(env.unwrapped.sim.termination_manager.active_terms) == {"time_out", "stood_up"}
-    assert terminated.tolist() == [False, False, False] and truncated.tolist() == [False, False, False]
+    assert terminated.tolist() == [False, False, False] and truncated.tolist() == [
+        False,
+        False,
+        False,
+    ]
 
 
 def test_getup_stood_up_is_a_truncation_after_25_steps_and_restarts_each_episode(getup):
@@ -128,12 +138,18 @@ def test_getup_stood_up_is_a_truncation_after_25_steps_and_restarts_each_episode
     ends = {0: [], 1: [], 2: []}
     for step in range(1, 56):
         lying = step == 10
-        write_state(env, [0.77, 0.2 if lying else 0.77, 0.77], [UPRIGHT, ON_ITS_BACK if lying else UPRIGHT, UPRIGHT],
-                    lin_vel=[[0, 0, 0], [0, 0, 0], [1.0, 0, 0]])  # fmt: skip
+        write_state(
+            env,
+            [0.77, 0.2 if lying else 0.77, 0.77],
+            [UPRIGHT, ON_ITS_BACK if lying else UPRIGHT, UPRIGHT],
+            lin_vel=[[0, 0, 0], [0, 0, 0], [1.0, 0, 0]],
+        )
         _, _, terminated, truncated, info = env.step(zeros(env))
         assert not terminated.any(), step
         for i in truncated.nonzero().flatten().tolist():
             ends[i].append(step)
             assert not bool(info["final_info"]["terminated"][i])
-            assert int(info["final_info"]["episode_length"][i]) == step - (ends[i][-2] if len(ends[i]) > 1 else 0)
+            assert int(info["final_info"]["episode_length"][i]) == step - (
+                ends[i][-2] if len(ends[i]) > 1 else 0
+            )
     assert ends == {0: [25, 50], 1: [35], 2: []}

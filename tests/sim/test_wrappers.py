@@ -29,8 +29,11 @@ def test_array_conversion_and_record_episode_statistics():
 
 
 def test_dict_info_to_list():
-    env = DictInfoToList(ArrayConversion(make("SmpSteeringG1-v0", num_envs=2, episode_length_s=0.1),
-                                         env_xp=torch, target_xp=np))  # fmt: skip
+    env = DictInfoToList(
+        ArrayConversion(
+            make("SmpSteeringG1-v0", num_envs=2, episode_length_s=0.1), env_xp=torch, target_xp=np
+        )
+    )
     env.reset(seed=0)
     for _ in range(6):
         _, _, _, _, infos = env.step(np.zeros((2, 29), dtype=np.float32))
@@ -39,8 +42,12 @@ def test_dict_info_to_list():
 
 
 def test_gymnasium_make_vec_by_module_path_and_repr():
-    env = gymnasium.make_vec("smp_gym:SmpLocationG1-v0", num_envs=1, device="cpu",
-                             gsi={"pool_size": 16, "batch_size": 16})  # fmt: skip
+    env = gymnasium.make_vec(
+        "smp_gym:SmpLocationG1-v0",
+        num_envs=1,
+        device="cpu",
+        gsi={"pool_size": 16, "batch_size": 16},
+    )
     assert env.unwrapped.spec.id == "SmpLocationG1-v0"
     assert "SmpLocationG1-v0" in repr(env.unwrapped)
     env.close()
@@ -50,8 +57,15 @@ def test_sb3_adapter_terminal_observation_of_truncated_episodes():
     pytest.importorskip("stable_baselines3")
     from smp_gym.adapters.sb3 import SmpSb3VecEnv
 
-    vec = SmpSb3VecEnv(make("SmpSteeringG1-v0", num_envs=2, episode_length_s=0.1, gsi={"init": "default"},
-                            sim={"observation_noise": False, "push_robot": False}))  # fmt: skip
+    vec = SmpSb3VecEnv(
+        make(
+            "SmpSteeringG1-v0",
+            num_envs=2,
+            episode_length_s=0.1,
+            gsi={"init": "default"},
+            sim={"observation_noise": False, "push_robot": False},
+        )
+    )
     obs = vec.reset()
     assert isinstance(obs, np.ndarray) and obs.shape == (2, vec.observation_space.shape[0])
     u = vec.smp_env
@@ -111,8 +125,15 @@ def test_rsl_rl_adapter():
     pytest.importorskip("rsl_rl")
     from smp_gym.adapters.rsl_rl import SmpRslRlVecEnv
 
-    env = SmpRslRlVecEnv(make("SmpSteeringG1-v0", num_envs=2, episode_length_s=0.1, gsi={"init": "default"},
-                              sim={"push_robot": False}))  # fmt: skip
+    env = SmpRslRlVecEnv(
+        make(
+            "SmpSteeringG1-v0",
+            num_envs=2,
+            episode_length_s=0.1,
+            gsi={"init": "default"},
+            sim={"push_robot": False},
+        )
+    )
     obs = env.get_observations()
     assert set(obs.keys()) == {"actor", "critic"}
     for _ in range(5):

@@ -33,5 +33,8 @@ def make_sim_cfg(task: StillCfg, sim: SimCfg, episode_length_s: float):
     return cfg
 
 
-TASK = TaskSpec(cfg_type=StillCfg, make_sim_cfg=make_sim_cfg,
-                metrics=(Metric(name="speed", fn=speed, reduce="max", label="peak speed", unit="m/s"),))  # fmt: skip
+TASK = TaskSpec(
+    cfg_type=StillCfg,
+    make_sim_cfg=make_sim_cfg,
+    metrics=(Metric(name="speed", fn=speed, reduce="max", label="peak speed", unit="m/s"),),
+)

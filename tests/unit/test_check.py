@@ -27,12 +27,18 @@ def test_gymnasium_sync_vector_env_passes_in_every_mode(mode, env_id):
     # SAME_STEP/DISABLED; NEXT_STEP spends one step per end on the reset, so an episode takes
     # k + 1 steps: ends at 3,7,11,15,19 + 4,9,14,19 + 6,13,20 = 12.
     if env_id == "Pendulum-v1":
-        assert report == CheckReport(autoreset_mode=mode, num_envs=3, steps=20,
-                                     episode_ends=12 if mode is AutoresetMode.NEXT_STEP else 14)  # fmt: skip
+        assert report == CheckReport(
+            autoreset_mode=mode,
+            num_envs=3,
+            steps=20,
+            episode_ends=12 if mode is AutoresetMode.NEXT_STEP else 14,
+        )
 
 
 def test_gymnasium_make_vec_cartpole_vector_entry_point_passes():
-    env = gymnasium.make_vec("CartPole-v1", num_envs=4, max_episode_steps=5)  # CartPoleVectorEnv, NEXT_STEP
+    env = gymnasium.make_vec(
+        "CartPole-v1", num_envs=4, max_episode_steps=5
+    )  # CartPoleVectorEnv, NEXT_STEP
     assert check_vector_env(env, steps=15).episode_ends >= 4
 
 
@@ -195,32 +201,72 @@ def _int_mask(info, done):
 
 SAME, NEXT, OFF = AutoresetMode.SAME_STEP, AutoresetMode.NEXT_STEP, AutoresetMode.DISABLED
 BROKEN = {  # name: (inner env's mode, or (behaves, declares) modes, Tamper kwargs, rule it breaks)
-    "wrong _final_obs mask": (SAME, {"step_fn": _with_info(_flip_final_mask)}, "same_step.final_obs_mask"),
-    "SAME_STEP without final_obs": (SAME, {"step_fn": _with_info(_drop_final)}, "same_step.final_keys"),
+    "wrong _final_obs mask": (
+        SAME,
+        {"step_fn": _with_info(_flip_final_mask)},
+        "same_step.final_obs_mask",
+    ),
+    "SAME_STEP without final_obs": (
+        SAME,
+        {"step_fn": _with_info(_drop_final)},
+        "same_step.final_keys",
+    ),
     "SAME_STEP obs not reset": (SAME, {"step_fn": _not_reset}, "same_step.reset_obs"),
-    "final_obs wrong shape": (SAME, {"step_fn": _with_info(_dense_wrong_shape)}, "same_step.final_obs_shape"),
-    "NEXT_STEP nonzero reward on the reset step": (NEXT, {"step_fn": _reward_plus_one}, "next_step.reset_step"),
+    "final_obs wrong shape": (
+        SAME,
+        {"step_fn": _with_info(_dense_wrong_shape)},
+        "same_step.final_obs_shape",
+    ),
+    "NEXT_STEP nonzero reward on the reset step": (
+        NEXT,
+        {"step_fn": _reward_plus_one},
+        "next_step.reset_step",
+    ),
     "NEXT_STEP declared, SAME_STEP behaviour": ((SAME, NEXT), {}, "next_step.no_final_obs"),
-    "NEXT_STEP declared, silent same-step reset": ((SAME, NEXT), {"step_fn": _with_info(_drop_final)},
-                                                   "next_step.reset_step"),
+    "NEXT_STEP declared, silent same-step reset": (
+        (SAME, NEXT),
+        {"step_fn": _with_info(_drop_final)},
+        "next_step.reset_step",
+    ),
     "DISABLED env that resets by itself": ((SAME, OFF), {}, "disabled.no_final_obs"),
-    "reset_mask resets every env": (OFF, {"reset_fn": _reset_all_ignoring_mask}, "disabled.reset_mask_untouched"),
+    "reset_mask resets every env": (
+        OFF,
+        {"reset_fn": _reset_all_ignoring_mask},
+        "disabled.reset_mask_untouched",
+    ),
     "reset_mask ignored": (OFF, {"reset_fn": _ignore_mask}, "disabled.reset_mask_resets"),
-    "wrong-length reset_mask accepted": (OFF, {"reset_fn": _truncate_mask}, "disabled.reset_mask_validated"),
-    "non-enum autoreset_mode": (SAME, {"metadata": {"autoreset_mode": "SameStep"}}, "autoreset_mode.enum"),
-    "metadata disagrees with env.autoreset_mode": (SAME, {"metadata": {"autoreset_mode": NEXT}},
-                                                   "autoreset_mode.attribute"),
+    "wrong-length reset_mask accepted": (
+        OFF,
+        {"reset_fn": _truncate_mask},
+        "disabled.reset_mask_validated",
+    ),
+    "non-enum autoreset_mode": (
+        SAME,
+        {"metadata": {"autoreset_mode": "SameStep"}},
+        "autoreset_mode.enum",
+    ),
+    "metadata disagrees with env.autoreset_mode": (
+        SAME,
+        {"metadata": {"autoreset_mode": NEXT}},
+        "autoreset_mode.attribute",
+    ),
     "wrong obs dtype": (SAME, {"step_fn": _obs_float64}, "obs.dtype"),
     "reward of shape (n, 1)": (SAME, {"step_fn": _reward_column}, "reward.batch"),
     "integer terminated": (SAME, {"step_fn": _flags_int}, "flags.batch"),
     "info value of the wrong length": (SAME, {"step_fn": _with_info(_short_info)}, "info.batch"),
     "integer info mask": (SAME, {"step_fn": _with_info(_int_mask)}, "info.masks"),
     "reset ignores its seed": (SAME, {"reset_fn": _unseeded}, "reset.seeded"),
-    "step writes into the obs it returned before": (SAME, {"step_fn": (b := _SharedBuffer()).step,
-                                                           "reset_fn": b.reset}, "obs.not_mutated"),
-    "reset_mask writes into the obs step returned": (OFF, {"step_fn": (r := _ResetIntoLastStep()).step,
-                                                           "reset_fn": r.reset}, "obs.not_mutated"),
-}  # fmt: skip
+    "step writes into the obs it returned before": (
+        SAME,
+        {"step_fn": (b := _SharedBuffer()).step, "reset_fn": b.reset},
+        "obs.not_mutated",
+    ),
+    "reset_mask writes into the obs step returned": (
+        OFF,
+        {"step_fn": (r := _ResetIntoLastStep()).step, "reset_fn": r.reset},
+        "obs.not_mutated",
+    ),
+}
 
 
 @pytest.mark.parametrize("name", list(BROKEN))
@@ -265,16 +311,32 @@ def test_cli_check_pass_and_fail(capsys):
     from smp_gym.cli import main
 
     assert smp_gym.check_vector_env is check_vector_env  # the lazy public export
-    main(["check", "Pendulum-v1", "--autoreset-mode", "Disabled", "--max-episode-steps", "3", "--steps", "8"])
+    main(
+        [
+            "check",
+            "Pendulum-v1",
+            "--autoreset-mode",
+            "Disabled",
+            "--max-episode-steps",
+            "3",
+            "--steps",
+            "8",
+        ]
+    )
     assert capsys.readouterr().out.strip() == (
-        "PASS Pendulum-v1: the vector-env contract holds (Disabled, 4 envs, 8 steps, 8 episode ends checked)")
+        "PASS Pendulum-v1: the vector-env contract holds (Disabled, 4 envs, 8 steps, 8 episode ends checked)"
+    )
     if "BrokenNextStep-v0" not in gymnasium.registry:
-        gymnasium.register("BrokenNextStep-v0", vector_entry_point="tests.unit.test_check:broken_vec")
+        gymnasium.register(
+            "BrokenNextStep-v0", vector_entry_point="tests.unit.test_check:broken_vec"
+        )
     with pytest.raises(SystemExit) as exit_:
         main(["check", "BrokenNextStep-v0", "--autoreset-mode", "NextStep", "--num-envs", "2"])
     assert exit_.value.code == 1
     out = capsys.readouterr().out
-    assert out.startswith("FAIL BrokenNextStep-v0 (NextStep, 2 envs): [next_step.reset_step] env 0 ended")
+    assert out.startswith(
+        "FAIL BrokenNextStep-v0 (NextStep, 2 envs): [next_step.reset_step] env 0 ended"
+    )
 
 
 def test_cli_check_needs_an_episode_end(capsys):
@@ -282,17 +344,45 @@ def test_cli_check_needs_an_episode_end(capsys):
 
     with pytest.raises(SystemExit) as exit_:
         main(["check", "Pendulum-v1", "--steps", "5"])  # max_episode_steps 10 > 5 steps
-    assert exit_.value.code == 1 and "[episode_ends] 0 episode ends in 5 steps" in capsys.readouterr().out
+    assert (
+        exit_.value.code == 1
+        and "[episode_ends] 0 episode ends in 5 steps" in capsys.readouterr().out
+    )
 
 
 def test_cli_check_vector_entry_point_in_another_mode(capsys):
     from smp_gym.cli import main
 
-    with pytest.raises(SystemExit, match="runs in <AutoresetMode.NEXT_STEP: 'NextStep'>, not SameStep; pass "
-                                         "--autoreset-mode NextStep or --vectorization-mode sync"):
+    with pytest.raises(
+        SystemExit,
+        match="runs in <AutoresetMode.NEXT_STEP: 'NextStep'>, not SameStep; pass "
+        "--autoreset-mode NextStep or --vectorization-mode sync",
+    ):
         main(["check", "CartPole-v1"])  # CartPoleVectorEnv: NEXT_STEP only
-    main(["check", "CartPole-v1", "--autoreset-mode", "NextStep", "--max-episode-steps", "4", "--steps", "10"])
-    main(["check", "CartPole-v1", "--vectorization-mode", "sync", "--max-episode-steps", "4", "--steps", "10"])
+    main(
+        [
+            "check",
+            "CartPole-v1",
+            "--autoreset-mode",
+            "NextStep",
+            "--max-episode-steps",
+            "4",
+            "--steps",
+            "10",
+        ]
+    )
+    main(
+        [
+            "check",
+            "CartPole-v1",
+            "--vectorization-mode",
+            "sync",
+            "--max-episode-steps",
+            "4",
+            "--steps",
+            "10",
+        ]
+    )
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("PASS CartPole-v1:") and "(NextStep, 4 envs, 10 steps" in out[0]
     assert out[1].startswith("PASS CartPole-v1:") and "(SameStep, 4 envs, 10 steps" in out[1]

@@ -8,12 +8,15 @@ from smp_gym.make import build_cfg
 from smp_gym.registry import task_info
 
 
-@pytest.mark.parametrize(("kwargs", "pattern"), [
-    ({"ws": -1.0}, "reward.ws: received -1.0"),
-    ({"timesteps": ()}, "reward.timesteps"),
-    ({"timesteps": (8, 8)}, "unique"),
-    ({"mode": "sum"}, "'product' or 'weighted_sum'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"ws": -1.0}, "reward.ws: received -1.0"),
+        ({"timesteps": ()}, "reward.timesteps"),
+        ({"timesteps": (8, 8)}, "unique"),
+        ({"mode": "sum"}, "'product' or 'weighted_sum'"),
+    ],
+)
 def test_reward_cfg_validation(kwargs, pattern):
     with pytest.raises(ConfigError, match=pattern):
         SmpRewardCfg(**kwargs)
@@ -29,7 +32,9 @@ def test_gsi_cfg_validation():
 
 
 def test_overrides_unknown_keys_and_types():
-    with pytest.raises(ConfigError, match=r"unknown override\(s\) \['wss'\]; valid keys: .*'reward'"):
+    with pytest.raises(
+        ConfigError, match=r"unknown override\(s\) \['wss'\]; valid keys: .*'reward'"
+    ):
         build_cfg("SmpSteeringG1-v0", wss=1)
     with pytest.raises(ConfigError, match=r"reward: unknown keys \['w'\]; valid keys"):
         build_cfg("SmpSteeringG1-v0", reward={"w": 1})

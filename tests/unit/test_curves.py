@@ -26,7 +26,11 @@ def fake_run(root, lib: str, metrics: dict | None = None):
     folder, smp_tag, vel_tag, _ = LIBS[lib]
     run = root / f"SmpSteeringG1-v0_{lib}_0"
     (run / folder).mkdir(parents=True)
-    args = {"num_envs": 4, "steps_per_env": 24, "metrics": {"vel_error": VEL} if metrics is None else metrics}
+    args = {
+        "num_envs": 4,
+        "steps_per_env": 24,
+        "metrics": {"vel_error": VEL} if metrics is None else metrics,
+    }
     (run / "args.json").write_text(json.dumps(args))
     w = SummaryWriter(run / folder)
     for i, step in enumerate((10, 20, 30)):

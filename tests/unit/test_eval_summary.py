@@ -7,13 +7,23 @@ from smp_gym.tools.policy import summarize
 
 
 def _row(length, hit, dodges, terminated):
-    return {"return": 1.0, "length": length, "smp_reward": 0.5, "sds_error": 0.1, "task_return": 2.0,
-            "terminated": terminated, "hit": hit, "dodges": dodges}  # fmt: skip
+    return {
+        "return": 1.0,
+        "length": length,
+        "smp_reward": 0.5,
+        "sds_error": 0.1,
+        "task_return": 2.0,
+        "terminated": terminated,
+        "hit": hit,
+        "dodges": dodges,
+    }
 
 
 def test_summary_reports_rates_from_the_declarations():
-    specs = {"hit": Metric(name="hit", fn=None, reduce="max", label="hit", lower_is_better=True),
-             "dodges": Metric(name="dodges", fn=None, reduce="sum", label="dodges")}  # fmt: skip
+    specs = {
+        "hit": Metric(name="hit", fn=None, reduce="max", label="hit", lower_is_better=True),
+        "dodges": Metric(name="dodges", fn=None, reduce="sum", label="dodges"),
+    }
     rows = [_row(500, 1.0, 3.0, True), _row(250, 0.0, 1.0, False)]
     out = summarize("SmpDodgeballG1-v0", rows, specs, step_dt=0.02)
     assert out["hit"] == pytest.approx(0.5)  # one of two episodes ended by a hit

@@ -32,11 +32,16 @@ def test_reference_golden_feature(seed_dir):
 
 
 def test_reference_window_count_and_mirror(seed_dir):
-    clips = {c: load_csv(seed_dir / "csv" / f"{c}.csv", L) for c in ("g1_walk", "g1_walk_mirror", "g1_jog", "g1_run")}
+    clips = {
+        c: load_csv(seed_dir / "csv" / f"{c}.csv", L)
+        for c in ("g1_walk", "g1_walk_mirror", "g1_jog", "g1_run")
+    }
     assert [clip_windows(c, L).shape[0] for c in clips.values()] == [43, 43, 31, 31]
     ours = clip_windows(mirror_clip(clips["g1_walk"], L), L)
     theirs = clip_windows(clips["g1_walk_mirror"], L)
-    assert (ours - theirs).abs().max() < 1e-4  # our mirroring reproduces the reference's mirrored clip
+    assert (
+        ours - theirs
+    ).abs().max() < 1e-4  # our mirroring reproduces the reference's mirrored clip
 
 
 def _write_npz(path, clip_frames_root, quat, joints, fps=50.0):
@@ -53,8 +58,16 @@ def _write_npz(path, clip_frames_root, quat, joints, fps=50.0):
     body_quat[:, 0] = quat
     body_lin, body_ang = np.zeros((n, 30, 3)), np.zeros((n, 30, 3))
     body_lin[:, 0], body_ang[:, 0] = lin.numpy(), ang.numpy()
-    np.savez(path, fps=np.array([fps]), joint_pos=joints, joint_vel=np.zeros_like(joints), body_pos_w=pos,
-             body_quat_w=body_quat, body_lin_vel_w=body_lin, body_ang_vel_w=body_ang)
+    np.savez(
+        path,
+        fps=np.array([fps]),
+        joint_pos=joints,
+        joint_vel=np.zeros_like(joints),
+        body_pos_w=pos,
+        body_quat_w=body_quat,
+        body_lin_vel_w=body_lin,
+        body_ang_vel_w=body_ang,
+    )
 
 
 def test_npz_and_csv_of_the_same_motion_agree(tmp_path):
@@ -70,12 +83,22 @@ def test_npz_and_csv_of_the_same_motion_agree(tmp_path):
 
 def _transform(frames: Frames, yaw: float, dx: float, dy: float) -> Frames:
     q = quat_from_yaw(torch.tensor(yaw))
-    rot = lambda v: torch.stack([np.cos(yaw) * v[..., 0] - np.sin(yaw) * v[..., 1],  # noqa: E731
-                                 np.sin(yaw) * v[..., 0] + np.cos(yaw) * v[..., 1], v[..., 2]], -1)  # fmt: skip
+
+    def rot(v):
+        c, s = np.cos(yaw), np.sin(yaw)
+        return torch.stack(
+            [c * v[..., 0] - s * v[..., 1], s * v[..., 0] + c * v[..., 1], v[..., 2]], -1
+        )
+
     shift = torch.tensor([dx, dy, 0.0])
-    return Frames(rot(frames.root_pos_w) + shift, quat_mul(q.expand_as(frames.root_quat_w), frames.root_quat_w),
-                  rot(frames.root_lin_vel_w), rot(frames.root_ang_vel_w), rot(frames.ee_pos_w) + shift,
-                  frames.joint_pos)  # fmt: skip
+    return Frames(
+        rot(frames.root_pos_w) + shift,
+        quat_mul(q.expand_as(frames.root_quat_w), frames.root_quat_w),
+        rot(frames.root_lin_vel_w),
+        rot(frames.root_ang_vel_w),
+        rot(frames.ee_pos_w) + shift,
+        frames.joint_pos,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -96,11 +119,15 @@ def test_features_invariant_to_world_yaw_and_translation(gait, yaw, dx, dy):
 @settings(max_examples=20, deadline=None)
 def test_window_to_state_to_features_round_trip(gait, anchor_yaw, ax, ay):
     windows = clip_windows(gait, L)[:16]
-    frames = features_to_frames(windows, L, torch.tensor([[ax, ay]]).expand(16, 2), torch.full((16,), anchor_yaw))
+    frames = features_to_frames(
+        windows, L, torch.tensor([[ax, ay]]).expand(16, 2), torch.full((16,), anchor_yaw)
+    )
     assert torch.allclose(frames.root_pos_w[:, -1, :2], torch.tensor([ax, ay]).float(), atol=1e-5)
     assert (compute_features(frames, L) - windows).abs().max() < 1e-4
     state = init_state_from_frames(frames, L.dt)
-    assert torch.allclose(state.joint_vel, (windows[:, -1, 9:38] - windows[:, -2, 9:38]) * 50.0, atol=1e-3)
+    assert torch.allclose(
+        state.joint_vel, (windows[:, -1, 9:38] - windows[:, -2, 9:38]) * 50.0, atol=1e-3
+    )
 
 
 def test_norm_stats_and_degenerate_dims(gait):

@@ -40,7 +40,9 @@ def test_refresh_is_amortized_and_fifo():
     assert pool.ticks_per_step == 4
     before = counter["advances"]
     per_step = []
-    for t in range(1, 60):  # refreshes start at ticks 20 and 40, each takes 5 advances 4 ticks apart
+    for t in range(
+        1, 60
+    ):  # refreshes start at ticks 20 and 40, each takes 5 advances 4 ticks apart
         a = counter["advances"]
         pool.tick()
         per_step.append(counter["advances"] - a)

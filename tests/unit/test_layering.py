@@ -15,19 +15,42 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 PURE = [
-    "smp_gym.config", "smp_gym.errors", "smp_gym.device", "smp_gym.reward", "smp_gym.gsi",
-    "smp_gym.registry", "smp_gym.task", "smp_gym.make", "smp_gym.motion.rotations",
-    "smp_gym.motion.layout", "smp_gym.motion.features", "smp_gym.motion.window", "smp_gym.motion.io",
-    "smp_gym.motion.dataset", "smp_gym.motion.fk", "smp_gym.prior.denoiser", "smp_gym.prior.schedule",
-    "smp_gym.prior.checkpoint", "smp_gym.prior.score", "smp_gym.prior.sampling", "smp_gym.prior.train",
-    "smp_gym.prior.evaluate", "smp_gym.tools.policy", "smp_gym.tools.data", "smp_gym.cli",
-]  # fmt: skip
+    "smp_gym.config",
+    "smp_gym.errors",
+    "smp_gym.device",
+    "smp_gym.reward",
+    "smp_gym.gsi",
+    "smp_gym.registry",
+    "smp_gym.task",
+    "smp_gym.make",
+    "smp_gym.motion.rotations",
+    "smp_gym.motion.layout",
+    "smp_gym.motion.features",
+    "smp_gym.motion.window",
+    "smp_gym.motion.io",
+    "smp_gym.motion.dataset",
+    "smp_gym.motion.fk",
+    "smp_gym.prior.denoiser",
+    "smp_gym.prior.schedule",
+    "smp_gym.prior.checkpoint",
+    "smp_gym.prior.score",
+    "smp_gym.prior.sampling",
+    "smp_gym.prior.train",
+    "smp_gym.prior.evaluate",
+    "smp_gym.tools.policy",
+    "smp_gym.tools.data",
+    "smp_gym.cli",
+]
 HEAVY = ("mjlab", "warp", "mujoco_warp")
 
 
 def _modules_after(code: str) -> set[str]:
-    out = subprocess.run([sys.executable, "-c", code + "\nimport sys; print(','.join(sys.modules))"],
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys; print(','.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return set(out.strip().split(","))
 
 
@@ -38,7 +61,9 @@ def test_pure_module_does_not_import_the_simulator(module):
 
 
 def test_import_smp_gym_registers_ids_without_torch_or_mjlab():
-    loaded = _modules_after("import gymnasium, smp_gym\nassert 'SmpSteeringG1-v0' in gymnasium.registry")
+    loaded = _modules_after(
+        "import gymnasium, smp_gym\nassert 'SmpSteeringG1-v0' in gymnasium.registry"
+    )
     assert "torch" not in loaded and "mjlab" not in loaded
 
 
@@ -50,15 +75,20 @@ def test_import_smp_gym_is_fast():
 
 def _import_time() -> float:
     code = "import time; t = time.perf_counter(); import smp_gym; print(time.perf_counter() - t)"
-    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                check=True).stdout)  # fmt: skip
+    return float(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+    )
 
 
 def test_this_test_process_has_not_imported_mjlab_when_run_alone():
     """Unit tests themselves must not need mjlab (checked when tests/unit runs on its own)."""
-    script = ("import pytest, sys; code = pytest.main(['-q', '-p', 'no:cacheprovider', "
-              "'tests/unit/test_features.py', 'tests/unit/test_window.py', 'tests/unit/test_score.py']); "
-              "sys.exit(3 if 'mjlab' in sys.modules else code)")  # fmt: skip
+    script = (
+        "import pytest, sys; code = pytest.main(['-q', '-p', 'no:cacheprovider', "
+        "'tests/unit/test_features.py', 'tests/unit/test_window.py', 'tests/unit/test_score.py']); "
+        "sys.exit(3 if 'mjlab' in sys.modules else code)"
+    )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
 
@@ -67,7 +97,9 @@ def _lint_imports(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     exe = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
     if not Path(exe).exists() and shutil.which(exe) is None:
         pytest.fail("lint-imports not found: pip install -e '.[dev]' (import-linter)")
-    return subprocess.run([exe, "--no-cache", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [exe, "--no-cache", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def test_import_linter_contracts_hold():
@@ -96,13 +128,15 @@ def test_the_linter_sees_a_cycle_through_a_function_level_import(tmp_path):
     (pkg / "__init__.py").write_text("")
     (pkg / "a.py").write_text("def load():\n    from cyc import b\n    return b\n")
     (pkg / "b.py").write_text("from cyc import a\n")
-    (tmp_path / ".importlinter").write_text(textwrap.dedent("""
+    (tmp_path / ".importlinter").write_text(
+        textwrap.dedent("""
         [importlinter]
         root_package = cyc
         [importlinter:contract:acyclic]
         name = no cycles
         type = acyclic_siblings
         ancestors = cyc
-    """))
+    """)
+    )
     proc = _lint_imports(tmp_path, "--config", ".importlinter")
     assert proc.returncode != 0 and "1 broken" in proc.stdout, proc.stdout[-2000:]

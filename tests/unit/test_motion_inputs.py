@@ -57,9 +57,15 @@ def test_csv_not_numeric(tmp_path):
 
 def _npz(tmp_path, **overrides):
     t = 30
-    d = {"fps": np.array([50.0]), "joint_pos": np.zeros((t, 29)), "joint_vel": np.zeros((t, 29)),
-         "body_pos_w": np.zeros((t, 30, 3)), "body_quat_w": np.tile([1.0, 0, 0, 0], (t, 30, 1)),
-         "body_lin_vel_w": np.zeros((t, 30, 3)), "body_ang_vel_w": np.zeros((t, 30, 3))}  # fmt: skip
+    d = {
+        "fps": np.array([50.0]),
+        "joint_pos": np.zeros((t, 29)),
+        "joint_vel": np.zeros((t, 29)),
+        "body_pos_w": np.zeros((t, 30, 3)),
+        "body_quat_w": np.tile([1.0, 0, 0, 0], (t, 30, 1)),
+        "body_lin_vel_w": np.zeros((t, 30, 3)),
+        "body_ang_vel_w": np.zeros((t, 30, 3)),
+    }
     d.update(overrides)
     d = {k: v for k, v in d.items() if v is not None}
     np.savez(tmp_path / "m.npz", **d)
@@ -80,7 +86,9 @@ def test_npz_missing_keys_and_inconsistent_lengths(tmp_path):
 
 def test_npz_at_another_fps_is_resampled(tmp_path):
     clip = load_npz(_npz(tmp_path, fps=np.array([25.0])), L)
-    assert clip.fps == 50.0 and clip.num_frames == 58  # (30 - 1) / 25 s at 50 fps, endpoint excluded
+    assert (
+        clip.fps == 50.0 and clip.num_frames == 58
+    )  # (30 - 1) / 25 s at 50 fps, endpoint excluded
 
 
 def test_empty_or_missing_folder(tmp_path):
@@ -94,8 +102,12 @@ finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=32)
 anything = st.floats(allow_nan=True, allow_infinity=True, width=32)
 
 
-@given(hnp.arrays(np.float64, st.tuples(st.integers(0, 40), st.integers(30, 40)), elements=anything))
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    hnp.arrays(np.float64, st.tuples(st.integers(0, 40), st.integers(30, 40)), elements=anything)
+)
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_fuzz_csv_loader(tmp_path, rows):
     path = tmp_path / "fuzz.csv"
     np.savetxt(path, rows, delimiter=",")
@@ -106,17 +118,31 @@ def test_fuzz_csv_loader(tmp_path, rows):
     assert torch.isfinite(clip.frames.root_pos_w).all() and clip.num_frames >= L.window
 
 
-@given(st.integers(5, 40), st.sampled_from([20.0, 30.0, 50.0, 60.0]), st.booleans(), st.integers(0, 2**31))
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.integers(5, 40),
+    st.sampled_from([20.0, 30.0, 50.0, 60.0]),
+    st.booleans(),
+    st.integers(0, 2**31),
+)
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_fuzz_npz_loader(tmp_path, frames, fps, corrupt, seed):
     rng = np.random.default_rng(seed)
     quat = rng.standard_normal((frames, 30, 4))
     quat /= np.linalg.norm(quat, axis=-1, keepdims=True)
     if corrupt:
         quat[rng.integers(frames), 0] *= 3.0
-    path = _npz(tmp_path, fps=np.array([fps]), joint_pos=rng.standard_normal((frames, 29)),
-                joint_vel=np.zeros((frames, 29)), body_pos_w=rng.standard_normal((frames, 30, 3)),
-                body_quat_w=quat, body_lin_vel_w=np.zeros((frames, 30, 3)), body_ang_vel_w=np.zeros((frames, 30, 3)))  # fmt: skip
+    path = _npz(
+        tmp_path,
+        fps=np.array([fps]),
+        joint_pos=rng.standard_normal((frames, 29)),
+        joint_vel=np.zeros((frames, 29)),
+        body_pos_w=rng.standard_normal((frames, 30, 3)),
+        body_quat_w=quat,
+        body_lin_vel_w=np.zeros((frames, 30, 3)),
+        body_ang_vel_w=np.zeros((frames, 30, 3)),
+    )
     try:
         clip = load_npz(path, L)
     except MotionDataError:

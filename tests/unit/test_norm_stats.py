@@ -15,7 +15,9 @@ def test_floor_widens_narrow_features_about_their_midpoint():
     t = torch.linspace(0, 1, 101)
     w = torch.stack((t, 0.30 + 0.01 * t, torch.full_like(t, 2.0)), dim=-1).reshape(101, 1, 3)
     lo, hi = norm_stats(w)
-    assert lo[0].item() == pytest.approx(0.01, abs=1e-6) and hi[0].item() == pytest.approx(0.99, abs=1e-6)
+    assert lo[0].item() == pytest.approx(0.01, abs=1e-6) and hi[0].item() == pytest.approx(
+        0.99, abs=1e-6
+    )
     mid = 0.30 + 0.01 * 0.5  # (0.3001 + 0.3099) / 2
     assert lo[1].item() == pytest.approx(mid - 0.025, abs=1e-6)
     assert hi[1].item() == pytest.approx(mid + 0.025, abs=1e-6)
@@ -30,5 +32,9 @@ def test_floor_widens_narrow_features_about_their_midpoint():
 
 def test_feature_names_follow_the_layout():
     names = L.feature_names
-    assert len(names) == 59 and names[2] == "root_pos.z" and names[9] == "joint_pos.left_hip_pitch_joint"
+    assert (
+        len(names) == 59
+        and names[2] == "root_pos.z"
+        and names[9] == "joint_pos.left_hip_pitch_joint"
+    )
     assert names[46] == "ee_pos.torso_link.z" and names[58] == "root_ang_vel.z"

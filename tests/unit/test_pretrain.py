@@ -20,8 +20,17 @@ def _trainer(synthetic_clips, run_dir, steps, **kw):
     train = build_windows(synthetic_clips[:5], L, mirror=True)
     held = build_windows(synthetic_clips[5:], L)
     lo, hi = norm_stats(train.windows)
-    cfg = PretrainCfg(model=TINY, steps=steps, batch_size=64, noise_samples=2, lr=2e-3, eval_every=50,
-                      save_every=50, focus_max_t=24, **kw)  # fmt: skip
+    cfg = PretrainCfg(
+        model=TINY,
+        steps=steps,
+        batch_size=64,
+        noise_samples=2,
+        lr=2e-3,
+        eval_every=50,
+        save_every=50,
+        focus_max_t=24,
+        **kw,
+    )
     return Pretrainer(cfg, train, held, lo, hi, run_dir, torch.device("cpu"))
 
 
@@ -53,7 +62,9 @@ def test_saved_prior_reloads_bit_identically(trained):
     assert prior.meta["train_clips"] and prior.meta["heldout_clips"] == ["walk_c"]
     best = load_prior(run / "prior.safetensors")  # early stopping keeps the best held-out prior
     rows = list(csv.DictReader(open(run / "run" / "log.csv")))
-    assert best.meta["heldout_loss"] == pytest.approx(min(float(r["heldout_loss"]) for r in rows), rel=1e-5)
+    assert best.meta["heldout_loss"] == pytest.approx(
+        min(float(r["heldout_loss"]) for r in rows), rel=1e-5
+    )
 
 
 def test_resume_continues_exactly_where_it_stopped(synthetic_clips, tmp_path, monkeypatch):
@@ -101,10 +112,18 @@ def test_cli_eval_on_a_priors_recorded_heldout_windows(trained, tmp_path, capsys
     from tests.synthetic import gait_arrays
 
     _, run = trained
-    root, quat, joints = gait_arrays(speed=1.2, cadence=1.8, phase=2.5, turn_rate=-0.1)  # walk_c's spec
-    np.savetxt(tmp_path / "walk_c.csv", np.concatenate([root, quat[:, [1, 2, 3, 0]], joints], axis=1), delimiter=",")
+    root, quat, joints = gait_arrays(
+        speed=1.2, cadence=1.8, phase=2.5, turn_rate=-0.1
+    )  # walk_c's spec
+    np.savetxt(
+        tmp_path / "walk_c.csv",
+        np.concatenate([root, quat[:, [1, 2, 3, 0]], joints], axis=1),
+        delimiter=",",
+    )
     ckpt = str(run / "prior.safetensors")
-    prior_eval([ckpt, str(run / "prior.last.safetensors")], motions=[tmp_path], heldout_of=ckpt, json=True)
+    prior_eval(
+        [ckpt, str(run / "prior.last.safetensors")], motions=[tmp_path], heldout_of=ckpt, json=True
+    )
     out = json.loads(capsys.readouterr().out)
     held = build_windows([c for c in _clips_named("walk_c")], L).windows
     assert [r["num_windows"] for r in out.values()] == [len(held)] * 2

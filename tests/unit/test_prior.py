@@ -36,7 +36,9 @@ def test_loco_prior_scores_real_windows_far_below_shuffled(seed_dir, seed_priors
     prior = load_prior(seed_priors["loco"])
     windows = build_windows(load_motions(seed_dir / "csv", L), L).windows
     real = sds_errors(prior, windows, draws=2).mean()
-    shuffled = sds_errors(prior, time_shuffle(windows.clone(), prior, torch.Generator().manual_seed(0)), draws=2).mean()
+    shuffled = sds_errors(
+        prior, time_shuffle(windows.clone(), prior, torch.Generator().manual_seed(0)), draws=2
+    ).mean()
     assert real <= 0.5 * shuffled, (real, shuffled)
 
 
@@ -47,7 +49,9 @@ def test_pickled_checkpoint_is_refused_with_the_fix(seed_dir):
 
 def _tiny(tmp_path, name="tiny.safetensors"):
     model = Denoiser(DenoiserCfg(d_model=16, nhead=2, num_layers=1))
-    return model, save_prior(tmp_path / name, model, torch.zeros(59), torch.ones(59), L, meta={"k": 1})
+    return model, save_prior(
+        tmp_path / name, model, torch.zeros(59), torch.ones(59), L, meta={"k": 1}
+    )
 
 
 def test_save_load_round_trip_is_exact_and_safe(tmp_path):

@@ -34,7 +34,12 @@ def test_registered_with_vector_entry_point_and_the_documented_defaults(env_id):
     # registration does not make gymnasium inject a max_episode_steps guess.
     assert spec.max_episode_steps is None
     info = task_info(env_id)
-    assert (info.id, info.name, info.default_prior, info.episode_length_s) == (env_id, name, prior, length_s)
+    assert (info.id, info.name, info.default_prior, info.episode_length_s) == (
+        env_id,
+        name,
+        prior,
+        length_s,
+    )
     assert info.module == f"smp_gym.envs.{name}"
     assert task_info(name) is info  # short names resolve to the same row
 
@@ -45,7 +50,9 @@ def test_make_vec_rejects_bad_arguments_before_building_anything():
     with pytest.raises(gymnasium.error.Error):
         gymnasium.make_vec("SmpNopeG1-v0", num_envs=2)
     with pytest.raises(ConfigError, match="max_episode_steps=10 and episode_length_s=3.0"):
-        gymnasium.make_vec("SmpSteeringG1-v0", num_envs=2, max_episode_steps=10, episode_length_s=3.0)
+        gymnasium.make_vec(
+            "SmpSteeringG1-v0", num_envs=2, max_episode_steps=10, episode_length_s=3.0
+        )
     with pytest.raises(ConfigError, match="valid ids"):
         task_info("SmpNope")
     assert smp_gym.__version__

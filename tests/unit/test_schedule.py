@@ -39,7 +39,9 @@ def test_schedule_matches_the_spec_table(schedule, t):
     beta, abar, sqrt_one_minus = SPEC[t]
     assert float(schedule.betas[t]) == pytest.approx(beta, abs=TOL)
     assert float(schedule.alphas_cumprod[t]) == pytest.approx(abar, abs=TOL)
-    assert float(schedule.sqrt_one_minus_alphas_cumprod[t]) == pytest.approx(sqrt_one_minus, abs=TOL)
+    assert float(schedule.sqrt_one_minus_alphas_cumprod[t]) == pytest.approx(
+        sqrt_one_minus, abs=TOL
+    )
 
 
 def test_reward_timesteps_by_the_closed_form():

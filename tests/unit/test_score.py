@@ -18,7 +18,13 @@ from smp_gym.reward import combine, smp_reward
 def prior(tmp_path_factory):
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("p") / "p.safetensors"
-    save_prior(path, Denoiser(DenoiserCfg(d_model=32, nhead=2, num_layers=1)), -torch.ones(59), torch.ones(59), L)
+    save_prior(
+        path,
+        Denoiser(DenoiserCfg(d_model=32, nhead=2, num_layers=1)),
+        -torch.ones(59),
+        torch.ones(59),
+        L,
+    )
     return load_prior(path)
 
 
@@ -57,14 +63,18 @@ def test_normalizer_running_mean_masks_and_freeze():
     assert torch.allclose(n.mean, torch.tensor([3.0, 6.0], dtype=torch.float64))  # first batch mean
     n.record(torch.tensor([[6.0, 6.0], [float("nan"), 1e9]]), valid=torch.tensor([True, False]))
     n.update()
-    assert torch.allclose(n.mean, torch.tensor([4.0, 6.0], dtype=torch.float64))  # (2+4+6)/3, masked row ignored
+    assert torch.allclose(
+        n.mean, torch.tensor([4.0, 6.0], dtype=torch.float64)
+    )  # (2+4+6)/3, masked row ignored
     n.record(torch.full((4, 2), 100.0))
     n.update()  # count 3 -> 7 >= 6: the update applies, then freezes
     frozen = n.mean.clone()
     n.record(torch.full((4, 2), 1000.0))
     n.update()
     assert torch.equal(n.mean, frozen) and n.frozen.all()
-    assert torch.allclose(n.normalize(torch.tensor([[frozen[0].item(), 0.0]])), torch.tensor([[1.0, 0.0]]))
+    assert torch.allclose(
+        n.normalize(torch.tensor([[frozen[0].item(), 0.0]])), torch.tensor([[1.0, 0.0]])
+    )
     m = SdsNormalizer(2, "cpu")
     m.load_state_dict(n.state_dict())
     assert torch.equal(m.mean, n.mean)
@@ -89,7 +99,9 @@ def test_failed_compile_falls_back_to_eager_with_one_warning(prior, monkeypatch)
     x = torch.randn(4, 10, 59)
     scorer = SdsScorer(prior, compile=True)
     assert scorer.path == "compiled"
-    with pytest.warns(RuntimeWarning, match="compile_prior: using the eager prior forward.*InvalidCxxCompiler"):
+    with pytest.warns(
+        RuntimeWarning, match="compile_prior: using the eager prior forward.*InvalidCxxCompiler"
+    ):
         out = scorer(x, torch.Generator().manual_seed(1))
     assert scorer.path == "eager"
     assert torch.equal(out, SdsScorer(prior)(x, torch.Generator().manual_seed(1)))

@@ -30,7 +30,15 @@ def test_shipped_prior_is_small_verified_and_documented(manifest, name):
     entry = manifest[name]
     path = priors_manifest.prior_file(entry)
     assert path.stat().st_size <= 5 * 2**20
-    for key in ("sha256", "layout", "train_clips", "heldout_clips", "command", "evaluation", "seed"):
+    for key in (
+        "sha256",
+        "layout",
+        "train_clips",
+        "heldout_clips",
+        "command",
+        "evaluation",
+        "seed",
+    ):
         assert key in entry, key
     assert set(entry["evaluation"]["corruptions"]) == {"time_shuffle", "joint_noise"}
     prior = load(name)
@@ -77,7 +85,12 @@ def test_shipped_prior_tells_unseen_walking_from_corrupted_walking(seed_dir, nam
     assert windows.shape == (43, 10, 59)
     real = sds_errors(prior, windows, draws=2, seed=0)
     for corrupt, floor in ((joint_noise, 0.95), (time_shuffle, 0.75)):
-        bad = sds_errors(prior, corrupt(windows.clone(), prior, torch.Generator().manual_seed(1000)), draws=2, seed=1)
+        bad = sds_errors(
+            prior,
+            corrupt(windows.clone(), prior, torch.Generator().manual_seed(1000)),
+            draws=2,
+            seed=1,
+        )
         auc = pair_auc(real, bad)
         assert auc >= floor, (corrupt.__name__, auc)
         assert roc_auc(real.numpy(), bad.numpy()) == pytest.approx(auc, abs=1e-12)  # the eval's AUC
