@@ -31,9 +31,10 @@ def test_smp_hot_path_has_no_host_sync(env):
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
-        for _ in range(5):
-            raw, r_smp = u._smp_reward()
-            u._smp_terminated(raw)
+        for _ in range(5):  # what step() does between mjlab's step and the resets
+            u.window.push(u._reader())
+            raw, r_smp = u.reward(u.window.features(), u._generator)
+            u.reward.terminated(raw, u.sim.episode_length_buf)
             u.gsi.tick()
     finally:
         torch.cuda.set_sync_debug_mode("default")
@@ -50,6 +51,7 @@ def test_compiled_prior_matches_eager_on_cuda(env):
     for _ in range(3):  # warm-up / graph capture
         compiled(x, torch.Generator("cuda").manual_seed(0))
     out = compiled(x, torch.Generator("cuda").manual_seed(0))
+    assert compiled.path == "compiled"  # no silent fallback to eager
     assert torch.allclose(eager, out, rtol=1e-3, atol=1e-4)
 
 
