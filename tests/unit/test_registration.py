@@ -1,7 +1,8 @@
 """All ids are registered on ``import smp_gym`` with a vector entry point; bad calls fail fast.
 
-The expected table is written out from README's task table and SEED_SPEC §5 (20 s episodes,
-Getup 5 s), never read back from the registry under test.
+The expected table is written out from README's task table, SEED_SPEC §5 (20 s episodes,
+Getup 5 s) and issue 13 (Dodgeball: the locomotion prior, 20 s), never read back from the
+registry under test.
 """
 
 import gymnasium
@@ -16,11 +17,12 @@ EXPECTED = {  # id: (short name, default prior, episode length in s)
     "SmpSteeringG1-v0": ("steering", "locomotion", 20.0),
     "SmpLocationG1-v0": ("location", "locomotion", 20.0),
     "SmpGetupG1-v0": ("getup", "getup", 5.0),
+    "SmpDodgeballG1-v0": ("dodgeball", "locomotion", 20.0),
 }
 # Steps per episode (length / 0.02 s) are pinned on built envs: tests/sim/test_reward_pinned.py.
 
 
-def test_exactly_the_four_documented_ids():
+def test_exactly_the_documented_ids():
     assert sorted(TASKS) == sorted(EXPECTED)
     assert sorted(i for i in gymnasium.registry if i.startswith("Smp")) == sorted(EXPECTED)
 
