@@ -7,9 +7,7 @@ import pytest
 import torch
 
 from smp_gym.check import check_vector_env
-from smp_gym.config import GsiCfg, SimCfg, SmpEnvCfg
-from smp_gym.env import SmpVectorEnv
-from smp_gym.envs.dodgeball import WEIGHTED_SUM_PRESET, DodgeballCfg
+from smp_gym.envs.dodgeball import WEIGHTED_SUM_PRESET
 from tests.sim.conftest import make
 
 pytestmark = pytest.mark.sim
@@ -32,15 +30,7 @@ def test_contract_with_the_weighted_sum_preset():
 def test_a_g1_that_does_nothing_gets_hit():
     # Without aim noise every first ball must hit (with the default 0.1 m per axis, a 3-sigma draw
     # can pass beside the 0.09 m torso capsule; the noise is pinned in test_dodgeball_math.py).
-    # (SmpVectorEnv directly: make_vec's ``task`` parameter is the id, so a task-config override
-    # cannot pass through it.)
-    cfg = SmpEnvCfg(
-        task=DodgeballCfg(aim_noise=0.0),
-        gsi=GsiCfg(init="default"),
-        sim=SimCfg(push_robot=False),
-        seed=0,
-    )
-    env = SmpVectorEnv(ID, 3, cfg=cfg, device="cpu")
+    env = make(ID, num_envs=3, task={"aim_noise": 0.0}, **STANDING)
     u = env.unwrapped
     assert (u.reward.cfg.mode, u.reward.cfg.ws) == ("product", 6.0)  # the default
     obs, _ = env.reset(seed=0)

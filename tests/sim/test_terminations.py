@@ -96,20 +96,14 @@ def test_self_collision_terminates_on_legs_in_contact(steering):
 
 @pytest.fixture(scope="module")
 def getup():
-    """Getup without its SMP termination (the written states are not the prior's motion).
-    Built directly: ``make_vec(id, task={...})`` still raises TypeError (``build_cfg(task, ...)``;
-    see tests/sim/test_tasks.py::test_task_config_override_through_make_vec)."""
-    from smp_gym.config import GsiCfg, SimCfg, SmpEnvCfg
-    from smp_gym.env import SmpVectorEnv
-    from smp_gym.envs.getup import GetupCfg
-
-    cfg = SmpEnvCfg(
-        task=GetupCfg(smp_termination_threshold=None),
-        gsi=GsiCfg(init="default"),
-        sim=SimCfg(**QUIET),
-        seed=0,
+    """Getup without its SMP termination (the written states are not the prior's motion)."""
+    env = make(
+        "SmpGetupG1-v0",
+        num_envs=3,
+        task={"smp_termination_threshold": None},
+        gsi={"init": "default"},
+        sim=QUIET,
     )
-    env = SmpVectorEnv("SmpGetupG1-v0", 3, cfg=cfg, device="cpu")
     yield env
     env.close()
 
