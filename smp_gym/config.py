@@ -128,6 +128,10 @@ class SimCfg:
             raise ConfigError("sim.render_width / render_height: must be >= 16 pixels.")
 
 
+BACKENDS = ("warp", "native")
+"""Physics backends: MuJoCo Warp (default, GPU too) and native MuJoCo C (CPU)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class SmpEnvCfg:
     """Everything ``make_vec`` builds an env from, apart from ``num_envs``/``device``."""
@@ -158,8 +162,17 @@ class SmpEnvCfg:
     (seconds) pays back quickly; a failed compile falls back to eager with one warning."""
     verbose: bool = False
     """Print mjlab's manager tables at construction."""
+    backend: str = "warp"
+    """Physics: ``"warp"`` (MuJoCo Warp, CPU or GPU) or ``"native"`` (MuJoCo C on CPU threads,
+    5-10x faster on a CPU; docs/benchmarks.md)."""
+    num_threads: int | None = None
+    """Native backend's threads; None: ``torch.get_num_threads()``."""
 
     def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend: received {self.backend!r}; use one of {list(BACKENDS)}.")
+        if self.num_threads is not None and self.num_threads < 1:
+            raise ConfigError(f"num_threads: received {self.num_threads}; must be >= 1 or None.")
         if self.episode_length_s is not None and not self.episode_length_s > 0:
             raise ConfigError(f"episode_length_s: received {self.episode_length_s}; must be > 0.")
         for name, typ in (("gsi", GsiCfg), ("sim", SimCfg)):

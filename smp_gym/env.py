@@ -93,6 +93,9 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         self.cfg = cfg
         self.num_envs, self.render_mode = num_envs, render_mode
         self.device = resolve_device(device)
+        from smp_gym.sim.native import check_backend
+
+        check_backend(cfg.backend, self.device)
         self._generator = torch.Generator(self.device)
         self._generator.manual_seed(
             cfg.seed if cfg.seed is not None else int(torch.randint(2**31, ()))
@@ -168,7 +171,14 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         sim_cfg.events["smp_start_state"] = EventTermCfg(func=write_start_state, mode="reset")
         out = io.StringIO()
         with contextlib.redirect_stdout(out) if not cfg.verbose else contextlib.nullcontext():
-            sim = ManagerBasedRlEnv(sim_cfg, device=str(self.device), render_mode=self.render_mode)
+            if cfg.backend == "native":
+                from smp_gym.sim.native import make_native_env
+
+                sim = make_native_env(sim_cfg, str(self.device), self.render_mode, cfg.num_threads)
+            else:
+                sim = ManagerBasedRlEnv(
+                    sim_cfg, device=str(self.device), render_mode=self.render_mode
+                )
         reset_terms = sim.event_manager.active_terms.get("reset", [])
         if not reset_terms or reset_terms[-1] != "smp_start_state":
             raise ConfigError(

@@ -57,6 +57,10 @@ def self_collision(env, exclude: tuple[str, ...] = ()) -> torch.Tensor:
         counted_t = torch.tensor(counted, dtype=torch.bool)
         ok = counted_t[torch.as_tensor(model.geom_bodyid, dtype=torch.long)].to(env.device)
         env._smp_self_collision_geoms = ok
+    if hasattr(env.sim, "contact_geom"):  # the native backend counts contacts per world
+        from smp_gym.sim.native import self_contacts
+
+        return self_contacts(env.sim, ok) > 0
     contact = env.sim.data.contact
     geom = contact.geom.long()
     live = torch.arange(geom.shape[0], device=geom.device) < env.sim.data.nacon.long()

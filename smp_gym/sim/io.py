@@ -96,6 +96,9 @@ def light_forward(sim) -> None:
     """Refresh what observations read (kinematics, COM velocities, position/velocity sensors)
     without collision detection, constraints or the solver: ~50x cheaper than ``forward()``
     on CPU. The next ``mj_step`` starts with a full forward anyway."""
+    if hasattr(sim, "light_forward"):  # the native backend's (smp_gym.sim.native)
+        sim.light_forward()
+        return
     import mujoco_warp as mjwarp
     import warp as wp
 
