@@ -92,10 +92,9 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
             )
         self.cfg = cfg
         self.num_envs, self.render_mode = num_envs, render_mode
-        self.device = resolve_device(device)
         from smp_gym.sim.native import check_backend
 
-        check_backend(cfg.backend, self.device)
+        self.device = resolve_device(check_backend(cfg.backend, device))
         self._generator = torch.Generator(self.device)
         self._generator.manual_seed(
             cfg.seed if cfg.seed is not None else int(torch.randint(2**31, ()))

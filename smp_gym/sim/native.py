@@ -99,6 +99,9 @@ class NativeSimulation(Simulation):
         self.num_threads = max(1, min(num_threads or torch.get_num_threads(), num_envs))
         self._ready = False
         self._pool: ThreadPoolExecutor | None = None
+        self.float32_state = False
+        """Round the state to float32 at every substep, as Warp stores it: the parity tests'
+        baseline for how far float32 storage alone moves a trajectory."""
         n = num_envs
         self.ncon = torch.zeros(n, dtype=torch.int32)
         """Contacts per world after the last native step/forward. Shape: [num_envs]."""
@@ -124,14 +127,28 @@ class NativeSimulation(Simulation):
 
     def expand_model_fields(self, fields: tuple[str, ...]) -> None:
         super().expand_model_fields(fields)
-        self._ready = False  # new per-world arrays: rebuild the views
+        self._invalidate()  # new per-world arrays: rebuild the views
 
     def recompute_constants(self, level) -> None:
-        super().recompute_constants(level)  # Warp's set_const, into the expanded fields
-        self._ready = False
+        super().recompute_constants(level)  # Warp's set_const, in place: patched per world
 
     def create_graph(self) -> None:
         self.step_graph = self.forward_graph = self.reset_graph = self.sense_graph = None
+
+    def set_num_threads(self, num_threads: int) -> None:
+        """Step on ``num_threads`` threads from the next call on (capped at ``num_envs``)."""
+        if num_threads < 1:
+            raise ConfigError(f"num_threads: received {num_threads}; must be >= 1.")
+        self.close()
+        self.num_threads = min(num_threads, self.num_envs)
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        """Rebuild the native side at the next call, keeping the float64 state."""
+        if self._ready:
+            self._kept = {k: s.copy() for k, (_, s) in zip(STATE, self._state, strict=True)}
+            self._kept_published = dict(zip(STATE, self._published, strict=True))
+        self._ready = False
 
     def close(self) -> None:
         if self._pool is not None:
@@ -165,8 +182,10 @@ class NativeSimulation(Simulation):
             for f in sorted(self.expanded_fields)
             if hasattr(m, f)
         ]
-        for v, s in self._state:
-            s[:] = v  # the start: what Warp's data holds
+        for k, (v, s) in zip(STATE, self._state, strict=True):
+            s[:] = v  # the start: what Warp's data holds (float64 kept across a rebuild)
+            if k in getattr(self, "_kept", {}):
+                np.copyto(s, self._kept[k], where=v == self._kept_published[k])
         self._threads = [self._thread_objects(m) for _ in range(self.num_threads)]
         bounds = np.linspace(0, n, self.num_threads + 1).round().astype(int)
         self._chunks = list(zip(range(self.num_threads), bounds[:-1], bounds[1:], strict=True))
@@ -186,7 +205,9 @@ class NativeSimulation(Simulation):
         """Carry task-layer writes into the float64 state; returns the worlds fit to step."""
         for (v, s), pub in zip(self._state, self._published, strict=True):
             changed = v != pub  # NaN != NaN: a NaN written stays NaN
-            if changed.any():
+            if self.float32_state:
+                s[:] = v
+            elif changed.any():
                 np.copyto(s, v, where=changed)
         for v, s in self._inputs:
             s[:] = v
@@ -207,8 +228,9 @@ class NativeSimulation(Simulation):
             for f in futures:
                 f.result()
         if op == "step":
-            for k, (v, _), pub in zip(STATE, self._state, self._published, strict=True):
-                np.copyto(v, self._out[:, self._slots_out[k]], where=ok[:, None])
+            for k, (v, s), pub in zip(STATE, self._state, self._published, strict=True):
+                np.copyto(s, self._out[:, self._slots_out[k]], where=ok[:, None])
+                np.copyto(v, s)
                 np.copyto(pub, v)
 
     def _chunk(self, fn, stepping: bool, ok: np.ndarray, t: int, lo: int, hi: int) -> None:
@@ -245,16 +267,23 @@ def _slots(m: mujoco.MjModel, names: tuple[str, ...]) -> dict[str, slice]:
     return out
 
 
-def check_backend(backend: str, device: torch.device) -> None:
-    """A ConfigError for an unknown backend or ``native`` off the CPU."""
+def check_backend(backend: str, device):
+    """The device spec to use: ``"cpu"`` for ``native`` with no/auto device; a ConfigError for
+    an unknown backend or ``native`` on anything but the CPU (listing the choices)."""
     if backend not in BACKENDS:
         raise ConfigError(f"backend: received {backend!r}; use one of {list(BACKENDS)}.")
-    if backend == "native" and device.type != "cpu":
-        raise ConfigError(
-            f"backend='native' runs MuJoCo C on the CPU; received device={str(device)!r}. "
-            f"Use device='cpu' with backend='native', or backend='warp' (choices: "
-            f"{list(BACKENDS)}) on {device.type}."
-        )
+    if backend != "native":
+        return device
+    if device is None or device == "auto":
+        return "cpu"
+    with contextlib.suppress(RuntimeError, TypeError):  # unparsable: resolve_device says so
+        if torch.device(device).type != "cpu":
+            raise ConfigError(
+                f"backend='native' runs MuJoCo C on CPU threads; received device={str(device)!r}. "
+                f"Use device='cpu' with it, or backend='warp' on {torch.device(device).type} "
+                f"(backends: {list(BACKENDS)})."
+            )
+    return device
 
 
 @contextlib.contextmanager
@@ -283,8 +312,10 @@ def make_native_env(env_cfg, device: str, render_mode: str | None, num_threads: 
 
     if num_threads is not None and num_threads < 1:
         raise ConfigError(f"num_threads: received {num_threads}; must be >= 1 (or None).")
+    from mjlab.envs.mdp.actions import DifferentialIKActionCfg
+
     for name, act in env_cfg.actions.items():
-        if "DifferentialIK" in type(act).__name__:
+        if isinstance(act, DifferentialIKActionCfg):
             raise ConfigError(
                 f"action {name!r}: differential IK needs MuJoCo Warp's Jacobians; "
                 "backend='native' does not support it, use backend='warp'."
