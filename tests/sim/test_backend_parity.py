@@ -28,8 +28,8 @@ gains: 10 x 6e-6 = 6e-5 rad. Measured while the two agree: <= 4.7e-7 rad."""
 ROOT_TOL = 2e-3
 """m. Once a contact or constraint event resolves differently in Warp's float32 solver (a
 discrete jump: joints 3e-7 -> 3e-4 rad from one env step to the next), the trajectories part;
-over 25 env steps of random actions the root stayed within 8.9e-4 m (seeds 1 and 2, docs/
-benchmarks.md). Tolerance: that envelope, rounded up 2x."""
+over 25 env steps of random actions the root stayed within 8.9e-4 m (seeds 1 and 2,
+docs/backends.md). Tolerance: that envelope, rounded up 2x."""
 JOINT_TOL = 0.1
 """rad. The same envelope for joints: 0.041 rad measured, rounded up 2x."""
 
