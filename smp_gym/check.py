@@ -19,6 +19,9 @@ import gymnasium
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from smp_gym import check_info
+from smp_gym.check_info import INFO_RULES
+
 RULES: dict[str, str] = {
     "vector_env": "env.unwrapped is a gymnasium.vector.VectorEnv",
     "autoreset_mode.enum": "metadata['autoreset_mode'] is an AutoresetMode instance (not a string)",
@@ -49,6 +52,7 @@ RULES: dict[str, str] = {
     "disabled.reset_mask_validated": "DISABLED: a reset_mask of the wrong length raises an error",
     "reset.seeded": "reset(seed=s) twice returns the same observations",
     "episode_ends": "at least min_episode_ends sub-env episodes ended, so the autoreset rules ran",
+    **INFO_RULES,
 }
 
 
@@ -69,11 +73,16 @@ class CheckReport:
     steps: int
     episode_ends: int
     """Sub-env episode ends whose autoreset rules were checked."""
+    restarts_compared: int = 0
+    """NEXT_STEP: restarting envs whose reset-step obs and info were compared across two actions."""
 
     def summary(self) -> str:
+        restarts = (
+            f", {self.restarts_compared} reset steps compared" if self.restarts_compared else ""
+        )
         return (
             f"{self.autoreset_mode.value}, {self.num_envs} envs, {self.steps} steps, "
-            f"{self.episode_ends} episode ends checked"
+            f"{self.episode_ends} episode ends checked{restarts}"
         )
 
 
@@ -208,14 +217,8 @@ def _final_rows(final: Any, idx: np.ndarray, n: int, space: gymnasium.Space) -> 
 
 
 def _check_same_step(obs: np.ndarray, done: np.ndarray, info: dict, n: int, space) -> None:
-    if not done.any() and "final_obs" not in info:
+    if not done.any():
         return
-    for key in ("final_obs", "_final_obs", "final_info", "_final_info"):
-        _require(
-            key in info,
-            "same_step.final_keys",
-            f"envs {np.flatnonzero(done).tolist()} ended but info lacks {key!r}",
-        )
     for key in ("_final_obs", "_final_info"):
         mask = _np(info[key])
         _require(
@@ -233,9 +236,7 @@ def _check_same_step(obs: np.ndarray, done: np.ndarray, info: dict, n: int, spac
         )
 
 
-def _check_next_step(pending: np.ndarray, obs, prev, reward, term, trunc, info: dict) -> None:
-    for key in ("final_obs", "_final_obs"):
-        _require(key not in info, "next_step.no_final_obs", f"info has {key!r}")
+def _check_next_step(pending: np.ndarray, obs, prev, reward, term, trunc) -> None:
     for i in np.flatnonzero(pending):
         _require(
             reward[i] == 0 and not term[i] and not trunc[i],
@@ -296,15 +297,94 @@ def _check_reset_mask_validated(env, n: int) -> None:
     )
 
 
+def _raise(problem: check_info.Problem) -> None:
+    if problem is not None:
+        raise ContractViolation(*problem)
+
+
+class _InfoRules:
+    """The info rules that look across steps (check_info.py): Gymnasium's keys per mode, flat
+    values, episode statistics, and what SAME_STEP's final_info holds."""
+
+    def __init__(self, mode: AutoresetMode, episode_keys: tuple[str, ...]) -> None:
+        self.mode, self.episode_keys = mode, episode_keys
+        self.stats = check_info.EpisodeStats(episode_keys)
+        self.step_keys: set[str] | None = None  # keys on every step where no env ended
+        self.final_keys: list[set[str]] = []  # final_info's keys on each ending step
+
+    def reset(self, info: dict) -> None:
+        _raise(check_info.flat_problem(info, self.episode_keys))
+
+    def step(self, t: int, done: np.ndarray, info: dict) -> None:
+        _raise(check_info.gymnasium_keys_problem(self.mode, done, info))
+        _raise(check_info.flat_problem(info, self.episode_keys))
+        _raise(self.stats.step(t, done, info, _np))
+        if not done.any():
+            keys = check_info.public_keys(info)
+            self.step_keys = keys if self.step_keys is None else self.step_keys & keys
+        elif isinstance(info.get("final_info"), dict):
+            self.final_keys.append(check_info.public_keys(info["final_info"]))
+
+    def finish(self) -> None:
+        _raise(self.stats.finish())
+        if self.mode is AutoresetMode.SAME_STEP:
+            _raise(check_info.final_info_problem(self.step_keys, self.final_keys))
+
+
+def _check_reset_info(env, seed: int, steps: int, scale: float) -> int:
+    """NEXT_STEP: replay the first episode end twice, restarting with the middle and the highest
+    actions; the restarting envs' obs and info must not differ. Returns how many envs compared."""
+    rng = np.random.default_rng(seed + 1)
+    plan = [_actions(env, rng, scale) for _ in range(steps)]
+    low = check_info.restart_step(env, seed, plan, high=False, to_np=_np)
+    if low is None:
+        return 0
+    high = check_info.restart_step(env, seed, plan[: low[0]], high=True, to_np=_np)
+    if high is None:
+        raise ContractViolation(
+            "reset.replay",
+            f"after reset(seed={seed}) and the same {low[0]} actions no env ended the second time",
+        )
+    _raise(check_info.reset_info_problem(low, high))
+    return int(low[2].sum())
+
+
+def _check_step(env, out, n: int, space, last: _Returned) -> tuple:
+    """The batch rules of one step's results; returns (obs, reward, terminated, truncated)."""
+    obs, reward, terminated, truncated, info = out
+    last.check("step()")
+    o = _check_obs("step obs", obs, n, space)
+    r = _batch("reward", reward, n, "reward.batch")
+    _require(
+        r.shape == (n,) and np.issubdtype(r.dtype, np.floating),
+        "reward.batch",
+        f"reward: shape {r.shape} dtype {r.dtype}",
+    )
+    term, trunc = (
+        _batch("terminated", terminated, n, "flags.batch"),
+        _batch("truncated", truncated, n, "flags.batch"),
+    )
+    for name, flag in (("terminated", term), ("truncated", trunc)):
+        _require(
+            flag.shape == (n,) and flag.dtype == bool,
+            "flags.batch",
+            f"{name}: shape {flag.shape} dtype {flag.dtype}",
+        )
+    _check_info(info, n)
+    return o, r, term, trunc
+
+
 def check_vector_env(
     env: gymnasium.vector.VectorEnv,
     steps: int = 50,
     seed: int = 0,
     action_scale: float = 0.3,
     min_episode_ends: int = 0,
+    episode_keys: tuple[str, ...] = ("episode", "smp_episode"),
 ) -> CheckReport:
     """Step ``env`` ``steps`` times with seeded random actions (Box: N(0, action_scale) clipped
     to the bounds) and check every rule of :data:`RULES` that applies to its autoreset mode.
+    ``episode_keys``: the info keys that may hold a dict of episode statistics (with a mask).
 
     Raises:
         ContractViolation: an ``AssertionError`` naming the broken rule (``.rule``), also when
@@ -316,48 +396,25 @@ def check_vector_env(
     env.action_space.seed(seed)
     obs, info = env.reset(seed=seed)
     first = prev = _check_obs("reset obs", obs, n, space)
-    last = _Returned(obs, first, "reset(seed)")
+    last, rules = _Returned(obs, first, "reset(seed)"), _InfoRules(mode, episode_keys)
     _check_info(info, n)
+    rules.reset(info)
     rng, pending, ends = np.random.default_rng(seed), np.zeros(n, dtype=bool), 0
-    for _ in range(steps):
-        obs, reward, terminated, truncated, info = env.step(_actions(env, rng, action_scale))
-        last.check("step()")
-        o = _check_obs("step obs", obs, n, space)
-        last = _Returned(obs, o, "step()")
-        r = _batch("reward", reward, n, "reward.batch")
-        _require(
-            r.shape == (n,) and np.issubdtype(r.dtype, np.floating),
-            "reward.batch",
-            f"reward: shape {r.shape} dtype {r.dtype}",
-        )
-        term, trunc = (
-            _batch("terminated", terminated, n, "flags.batch"),
-            _batch("truncated", truncated, n, "flags.batch"),
-        )
-        for name, flag in (("terminated", term), ("truncated", trunc)):
-            _require(
-                flag.shape == (n,) and flag.dtype == bool,
-                "flags.batch",
-                f"{name}: shape {flag.shape} dtype {flag.dtype}",
-            )
-        _check_info(info, n)
-        done = term | trunc
+    for t in range(steps):
+        out = env.step(_actions(env, rng, action_scale))
+        o, r, term, trunc = _check_step(env, out, n, space, last)
+        last, info, done = _Returned(out[0], o, "step()"), out[4], term | trunc
+        rules.step(t, done, info)
         ends += int(done.sum())
         if mode is AutoresetMode.SAME_STEP:
             _check_same_step(o, done, info, n, space)
         elif mode is AutoresetMode.NEXT_STEP:
-            _check_next_step(pending, o, prev, r, term, trunc, info)
+            _check_next_step(pending, o, prev, r, term, trunc)
             pending = done
-        else:
-            for key in ("final_obs", "_final_obs"):
-                _require(
-                    key not in info,
-                    "disabled.no_final_obs",
-                    f"info has {key!r}: the env reset by itself",
-                )
-            if done.any():
-                o, last = _check_reset_mask(env, done, o, n, space, last)
+        elif done.any():
+            o, last = _check_reset_mask(env, done, o, n, space, last)
         prev = o
+    rules.finish()
     if mode is AutoresetMode.DISABLED:
         _check_reset_mask_validated(env, n)
     if ends < min_episode_ends:
@@ -372,4 +429,9 @@ def check_vector_env(
         "reset.seeded",
         f"reset(seed={seed}) returned different obs twice",
     )
-    return CheckReport(autoreset_mode=mode, num_envs=n, steps=steps, episode_ends=ends)
+    compared = (
+        _check_reset_info(env, seed, steps, action_scale) if mode is AutoresetMode.NEXT_STEP else 0
+    )
+    return CheckReport(
+        autoreset_mode=mode, num_envs=n, steps=steps, episode_ends=ends, restarts_compared=compared
+    )
