@@ -302,51 +302,14 @@ def _raise(problem: check_info.Problem) -> None:
         raise ContractViolation(*problem)
 
 
-class _InfoRules:
-    """The info rules that look across steps (check_info.py): Gymnasium's keys per mode, flat
-    values, episode statistics, and what SAME_STEP's final_info holds."""
-
-    def __init__(self, mode: AutoresetMode, episode_keys: tuple[str, ...]) -> None:
-        self.mode, self.episode_keys = mode, episode_keys
-        self.stats = check_info.EpisodeStats(episode_keys)
-        self.step_keys: set[str] | None = None  # keys on every step where no env ended
-        self.final_keys: list[set[str]] = []  # final_info's keys on each ending step
-
-    def reset(self, info: dict) -> None:
-        _raise(check_info.flat_problem(info, self.episode_keys))
-
-    def step(self, t: int, done: np.ndarray, info: dict) -> None:
-        _raise(check_info.gymnasium_keys_problem(self.mode, done, info))
-        _raise(check_info.flat_problem(info, self.episode_keys))
-        _raise(self.stats.step(t, done, info, _np))
-        if not done.any():
-            keys = check_info.public_keys(info)
-            self.step_keys = keys if self.step_keys is None else self.step_keys & keys
-        elif isinstance(info.get("final_info"), dict):
-            self.final_keys.append(check_info.public_keys(info["final_info"]))
-
-    def finish(self) -> None:
-        _raise(self.stats.finish())
-        if self.mode is AutoresetMode.SAME_STEP:
-            _raise(check_info.final_info_problem(self.step_keys, self.final_keys))
-
-
 def _check_reset_info(env, seed: int, steps: int, scale: float) -> int:
-    """NEXT_STEP: replay the first episode end twice, restarting with the middle and the highest
-    actions; the restarting envs' obs and info must not differ. Returns how many envs compared."""
+    """NEXT_STEP: the reset step's obs and info against two actions (check_info.py); returns how
+    many restarting envs were compared."""
     rng = np.random.default_rng(seed + 1)
     plan = [_actions(env, rng, scale) for _ in range(steps)]
-    low = check_info.restart_step(env, seed, plan, high=False, to_np=_np)
-    if low is None:
-        return 0
-    high = check_info.restart_step(env, seed, plan[: low[0]], high=True, to_np=_np)
-    if high is None:
-        raise ContractViolation(
-            "reset.replay",
-            f"after reset(seed={seed}) and the same {low[0]} actions no env ended the second time",
-        )
-    _raise(check_info.reset_info_problem(low, high))
-    return int(low[2].sum())
+    problem, compared = check_info.reset_info(env, seed, plan, _np)
+    _raise(problem)
+    return compared
 
 
 def _check_step(env, out, n: int, space, last: _Returned) -> tuple:
@@ -396,15 +359,15 @@ def check_vector_env(
     env.action_space.seed(seed)
     obs, info = env.reset(seed=seed)
     first = prev = _check_obs("reset obs", obs, n, space)
-    last, rules = _Returned(obs, first, "reset(seed)"), _InfoRules(mode, episode_keys)
+    last, rules = _Returned(obs, first, "reset(seed)"), check_info.InfoRules(mode, episode_keys)
     _check_info(info, n)
-    rules.reset(info)
+    _raise(rules.reset(info))
     rng, pending, ends = np.random.default_rng(seed), np.zeros(n, dtype=bool), 0
     for t in range(steps):
         out = env.step(_actions(env, rng, action_scale))
         o, r, term, trunc = _check_step(env, out, n, space, last)
         last, info, done = _Returned(out[0], o, "step()"), out[4], term | trunc
-        rules.step(t, done, info)
+        _raise(rules.step(t, done, info, _np))
         ends += int(done.sum())
         if mode is AutoresetMode.SAME_STEP:
             _check_same_step(o, done, info, n, space)
@@ -414,7 +377,7 @@ def check_vector_env(
         elif done.any():
             o, last = _check_reset_mask(env, done, o, n, space, last)
         prev = o
-    rules.finish()
+    _raise(rules.finish())
     if mode is AutoresetMode.DISABLED:
         _check_reset_mask_validated(env, n)
     if ends < min_episode_ends:

@@ -135,6 +135,39 @@ def public_keys(info: dict) -> set[str]:
     return {k for k in info if not k.startswith("_") and k not in GYMNASIUM_KEYS}
 
 
+class InfoRules:
+    """The info rules that look across the steps of one check: Gymnasium's keys per mode, flat
+    values, episode statistics, and what SAME_STEP's final_info holds. Each call returns the
+    first problem or None."""
+
+    def __init__(self, mode: AutoresetMode, episode_keys: tuple[str, ...]) -> None:
+        self.mode, self.episode_keys = mode, episode_keys
+        self.stats = EpisodeStats(episode_keys)
+        self.step_keys: set[str] | None = None  # keys on every step where no env ended
+        self.final_keys: list[set[str]] = []  # final_info's keys on each ending step
+
+    def reset(self, info: dict) -> Problem:
+        return flat_problem(info, self.episode_keys)
+
+    def step(self, t: int, done: np.ndarray, info: dict, to_np) -> Problem:
+        problem = (
+            gymnasium_keys_problem(self.mode, done, info)
+            or flat_problem(info, self.episode_keys)
+            or self.stats.step(t, done, info, to_np)
+        )
+        if not done.any():
+            keys = public_keys(info)
+            self.step_keys = keys if self.step_keys is None else self.step_keys & keys
+        elif isinstance(info.get("final_info"), dict):
+            self.final_keys.append(public_keys(info["final_info"]))
+        return problem
+
+    def finish(self) -> Problem:
+        if self.mode is AutoresetMode.SAME_STEP:
+            return self.stats.finish() or final_info_problem(self.step_keys, self.final_keys)
+        return self.stats.finish()
+
+
 # ---------------------------------------------------------------- NEXT_STEP reset step
 
 
@@ -196,6 +229,22 @@ def restart_step(env, seed: int, plan: list, high: bool, to_np) -> tuple | None:
             obs, _, _, _, info = env.step(extreme_actions(env.single_action_space, len(done), high))
             return t + 1, flags, done, to_np(obs), _flatten(info, to_np)
     return None
+
+
+def reset_info(env, seed: int, plan: list, to_np) -> tuple[Problem, int]:
+    """NEXT_STEP: replay the first episode end of ``plan`` twice, restarting with the middle and
+    the highest actions; the restarting envs' obs and info must not differ. Returns the problem
+    and how many restarting envs were compared."""
+    mid = restart_step(env, seed, plan, high=False, to_np=to_np)
+    if mid is None:
+        return None, 0
+    high = restart_step(env, seed, plan[: mid[0]], high=True, to_np=to_np)
+    if high is None:
+        return (
+            "reset.replay",
+            f"after reset(seed={seed}) and the same {mid[0]} actions no env ended the second time",
+        ), 0
+    return reset_info_problem(mid, high), int(mid[2].sum())
 
 
 def reset_info_problem(a: tuple, b: tuple) -> Problem:
