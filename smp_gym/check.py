@@ -36,7 +36,8 @@ RULES: dict[str, str] = {
     "reward.batch": "rewards are a float array of shape (num_envs,)",
     "flags.batch": "terminated/truncated are bool arrays of shape (num_envs,)",
     "info.batch": "every info value (nested dicts included) has leading dim num_envs",
-    "info.masks": "every info mask '_k' is a bool array of shape (num_envs,) next to its key 'k'",
+    "info.masks": "every info mask '_k' is a bool array of shape (num_envs,) next to its key 'k' "
+    "(or the flat keys 'k/<name>' it governs)",
     "same_step.final_keys": "SAME_STEP: a step where envs end has final_obs, _final_obs, final_info, _final_info",
     "same_step.final_obs_mask": "SAME_STEP: _final_obs and _final_info equal terminated | truncated",
     "same_step.final_obs_shape": "SAME_STEP: final_obs rows of ended envs have the single obs shape and dtype",
@@ -136,9 +137,9 @@ def _check_info(info: dict, n: int, path: str = "info") -> None:
                 f"{path}[{key!r}]: shape {arr.shape} dtype {arr.dtype}, expected ({n},) bool",
             )
             _require(
-                key[1:] in info,
+                check_info.has_key(info, key[1:]),
                 "info.masks",
-                f"{path}[{key!r}] is a mask without a key {key[1:]!r}",
+                f"{path}[{key!r}] is a mask without a key {key[1:]!r} (or {key[1:]!r}/...)",
             )
 
 

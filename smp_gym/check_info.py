@@ -18,8 +18,9 @@ INFO_RULES: dict[str, str] = {
     "info.flat": "per-step info values are arrays/tensors, not nested dicts (except Gymnasium's "
     "final_info and the episode statistics keys) nor object arrays, so TorchRL's info reader "
     "takes them",
-    "info.episode_stats": "episode statistics (e.g. info['episode'], info['smp_episode']) come "
-    "with a mask equal to terminated | truncated, on every step where an env ends once seen",
+    "info.episode_stats": "episode statistics (a dict info['episode'] / info['smp_episode'], or "
+    "flat keys 'smp_episode/<stat>') come with a mask ('_episode', '_smp_episode') equal to "
+    "terminated | truncated, on every step where an env ends once seen",
     "same_step.final_only_on_end": "SAME_STEP: final_obs, _final_obs, final_info, _final_info "
     "appear only on steps where an env ends (as SyncVectorEnv emits them)",
     "same_step.final_info_is_step_info": "SAME_STEP: final_info is the ended envs' step info: "
@@ -85,6 +86,11 @@ def flat_problem(info: dict, episode_keys: tuple[str, ...], path: str = "info") 
     return None
 
 
+def has_key(info: dict, key: str) -> bool:
+    """``key`` is in ``info``, as a key or as the prefix of flat keys ``key/<name>``."""
+    return key in info or any(k.startswith(key + "/") for k in info)
+
+
 class EpisodeStats:
     """Tracks the episode-statistics keys (``info.episode_stats``) over a check."""
 
@@ -93,7 +99,7 @@ class EpisodeStats:
 
     def step(self, step: int, done: np.ndarray, info: dict, to_np) -> Problem:
         for key in self.keys:
-            if key not in info:
+            if not has_key(info, key):
                 if done.any():
                     self.missed.setdefault(key, step)
                 continue

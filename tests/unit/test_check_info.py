@@ -121,6 +121,28 @@ def _final_info_on_end(info, done):  # main's NEXT_STEP/DISABLED before the cont
     return info
 
 
+def _flat_stats_on_end(info, done):  # the flat layout: 'smp_episode/<stat>' + '_smp_episode'
+    if done.any():
+        info["smp_episode/return"], info["smp_episode/length"] = (
+            np.ones(len(done)),
+            np.ones(len(done)),
+        )
+        info["_smp_episode"] = done
+    return info
+
+
+def _flat_stats_wrong_mask(info, done):
+    info = _flat_stats_on_end(info, done)
+    if done.any():
+        info["_smp_episode"] = np.ones(len(done), dtype=bool)
+    return info
+
+
+def _mask_without_key(info, done):
+    info["_smp_episode"] = done
+    return info
+
+
 class ActionInfo(VectorWrapper):
     """Reports the action's effort for every env, also the ones this step resets (the discarded
     physics step's info of issue 18)."""
@@ -186,6 +208,14 @@ BROKEN = {  # name: (env builder, rule it breaks)
         lambda: Tamper(sync_env(OFF), step_fn=_with(_EpisodeOnce())),
         "info.episode_stats",
     ),
+    "flat episode statistics with a mask on every env": (
+        lambda: Tamper(sync_env(SAME), step_fn=_with(_flat_stats_wrong_mask)),
+        "info.episode_stats",
+    ),
+    "a mask without its key or flat keys": (
+        lambda: Tamper(sync_env(SAME), step_fn=_with(_mask_without_key)),
+        "info.masks",
+    ),
     "SAME_STEP final_info on a step where nothing ended": (
         lambda: Tamper(sync_env(SAME), step_fn=_with(_final_on_every_step)),
         "same_step.final_only_on_end",
@@ -238,3 +268,9 @@ def test_episode_keys_names_the_statistics_dicts(mode):
         check_vector_env(env, steps=8)
     env = Tamper(sync_env(mode), step_fn=_with(_stats_on_end))
     assert check_vector_env(env, steps=8, episode_keys=("stats",)).episode_ends >= 3
+
+
+@pytest.mark.parametrize("mode", MODES, ids=[m.value for m in MODES])
+def test_flat_episode_statistics_layout_passes(mode):
+    env = Tamper(info_env(mode), step_fn=_with(_flat_stats_on_end))
+    assert check_vector_env(env, steps=8).episode_ends >= 3
