@@ -345,10 +345,13 @@ def check_vector_env(
     action_scale: float = 0.3,
     min_episode_ends: int = 0,
     episode_keys: tuple[str, ...] = ("episode", "smp_episode"),
+    nested_ok: tuple[str, ...] = ("episode",),
 ) -> CheckReport:
     """Step ``env`` ``steps`` times with seeded random actions (Box: N(0, action_scale) clipped
     to the bounds) and check every rule of :data:`RULES` that applies to its autoreset mode.
-    ``episode_keys``: the info keys that may hold a dict of episode statistics (with a mask).
+    ``episode_keys``: the info keys of episode statistics (a dict or flat ``key/<stat>`` keys,
+    with the mask ``_key``); ``nested_ok``: the info keys that may hold a dict (default:
+    RecordEpisodeStatistics' ``episode``; every other value must be flat for TorchRL).
 
     Raises:
         ContractViolation: an ``AssertionError`` naming the broken rule (``.rule``), also when
@@ -360,7 +363,10 @@ def check_vector_env(
     env.action_space.seed(seed)
     obs, info = env.reset(seed=seed)
     first = prev = _check_obs("reset obs", obs, n, space)
-    last, rules = _Returned(obs, first, "reset(seed)"), check_info.InfoRules(mode, episode_keys)
+    last, rules = (
+        _Returned(obs, first, "reset(seed)"),
+        check_info.InfoRules(mode, episode_keys, nested_ok),
+    )
     _check_info(info, n)
     _raise(rules.reset(info))
     rng, pending, ends = np.random.default_rng(seed), np.zeros(n, dtype=bool), 0

@@ -15,9 +15,9 @@ from gymnasium.vector import AutoresetMode
 Problem = tuple[str, str] | None
 
 INFO_RULES: dict[str, str] = {
-    "info.flat": "per-step info values are arrays/tensors, not nested dicts (except Gymnasium's "
-    "final_info and the episode statistics keys) nor object arrays, so TorchRL's info reader "
-    "takes them",
+    "info.flat": "info values are arrays/tensors, not nested dicts (except Gymnasium's final_info "
+    "and a wrapper's nested_ok keys, e.g. RecordEpisodeStatistics' 'episode') nor object arrays, "
+    "so TorchRL's GymWrapper reads them",
     "info.episode_stats": "episode statistics (a dict info['episode'] / info['smp_episode'], or "
     "flat keys 'smp_episode/<stat>') come with a mask ('_episode', '_smp_episode') equal to "
     "terminated | truncated, on every step where an env ends once seen",
@@ -66,20 +66,21 @@ def gymnasium_keys_problem(mode: AutoresetMode, done: np.ndarray, info: dict) ->
     return f"{prefix}.no_final_info", f"info has {sorted(have)} (envs {ended} ended)"
 
 
-def flat_problem(info: dict, episode_keys: tuple[str, ...], path: str = "info") -> Problem:
-    """A nested dict outside ``final_info`` and ``episode_keys``, or an object array outside
+def flat_problem(info: dict, nested_ok: tuple[str, ...], path: str = "info") -> Problem:
+    """A nested dict outside ``final_info`` and ``nested_ok``, or an object array outside
     ``final_obs``, anywhere in ``info`` (``final_info`` is checked by the same rule)."""
     for key, value in info.items():
         if isinstance(value, dict):
             if key == "final_info":
-                problem = flat_problem(value, episode_keys, f"{path}[{key!r}]")
+                problem = flat_problem(value, nested_ok, f"{path}[{key!r}]")
                 if problem:
                     return problem
-            elif key not in episode_keys:
+            elif key not in nested_ok:
                 return "info.flat", (
-                    f"{path}[{key!r}] is a nested dict (keys {sorted(value)[:6]}); give each value "
-                    f"its own flat key, e.g. '{key}_{next(iter(value), 'x')}', or list {key!r} in "
-                    f"episode_keys={episode_keys} if it is episode statistics"
+                    f"{path}[{key!r}] is a nested dict (keys {sorted(value)[:6]}), which TorchRL's "
+                    f"GymWrapper cannot read; give each value its own flat key, e.g. "
+                    f"'{key}/{next(iter(value), 'x')}' (one mask '_{key}' may govern them), or list "
+                    f"{key!r} in nested_ok={nested_ok} if a wrapper adds it"
                 )
         elif key != "final_obs" and getattr(value, "dtype", None) == np.dtype(object):
             return "info.flat", f"{path}[{key!r}] is an object array"
@@ -146,19 +147,21 @@ class InfoRules:
     values, episode statistics, and what SAME_STEP's final_info holds. Each call returns the
     first problem or None."""
 
-    def __init__(self, mode: AutoresetMode, episode_keys: tuple[str, ...]) -> None:
-        self.mode, self.episode_keys = mode, episode_keys
+    def __init__(
+        self, mode: AutoresetMode, episode_keys: tuple[str, ...], nested_ok: tuple[str, ...]
+    ) -> None:
+        self.mode, self.nested_ok = mode, nested_ok
         self.stats = EpisodeStats(episode_keys)
         self.step_keys: set[str] | None = None  # keys on every step where no env ended
         self.final_keys: list[set[str]] = []  # final_info's keys on each ending step
 
     def reset(self, info: dict) -> Problem:
-        return flat_problem(info, self.episode_keys)
+        return flat_problem(info, self.nested_ok)
 
     def step(self, t: int, done: np.ndarray, info: dict, to_np) -> Problem:
         problem = (
             gymnasium_keys_problem(self.mode, done, info)
-            or flat_problem(info, self.episode_keys)
+            or flat_problem(info, self.nested_ok)
             or self.stats.step(t, done, info, to_np)
         )
         if not done.any():

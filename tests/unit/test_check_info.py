@@ -84,7 +84,7 @@ def _object_info(info, done):
 
 
 def _episode_every_step(info, done):  # statistics with a mask that is not the ending envs
-    info["smp_episode"] = {"return": np.zeros(len(done))}
+    info["smp_episode/return"] = np.zeros(len(done))
     info["_smp_episode"] = np.ones(len(done), dtype=bool)
     return info
 
@@ -98,7 +98,7 @@ class _EpisodeOnce:
     def __call__(self, info, done):
         if done.any() and not self.sent:
             self.sent = True
-            info["smp_episode"], info["_smp_episode"] = {"return": np.zeros(len(done))}, done
+            info["smp_episode/return"], info["_smp_episode"] = np.zeros(len(done)), done
         return info
 
 
@@ -262,15 +262,54 @@ def _stats_on_end(info, done):
 
 
 @pytest.mark.parametrize("mode", MODES, ids=[m.value for m in MODES])
-def test_episode_keys_names_the_statistics_dicts(mode):
+def test_nested_ok_names_the_dicts_a_wrapper_adds(mode):
     env = Tamper(sync_env(mode), step_fn=_with(_stats_on_end))
     with pytest.raises(ContractViolation, match=r"^\[info\.flat\] info\['stats'\] is a nested"):
-        check_vector_env(env, steps=8)
+        check_vector_env(env, steps=8, episode_keys=("stats",))
     env = Tamper(sync_env(mode), step_fn=_with(_stats_on_end))
-    assert check_vector_env(env, steps=8, episode_keys=("stats",)).episode_ends >= 3
+    kw = {"episode_keys": ("stats",), "nested_ok": ("stats",)}
+    assert check_vector_env(env, steps=8, **kw).episode_ends >= 3
 
 
 @pytest.mark.parametrize("mode", MODES, ids=[m.value for m in MODES])
 def test_flat_episode_statistics_layout_passes(mode):
     env = Tamper(info_env(mode), step_fn=_with(_flat_stats_on_end))
     assert check_vector_env(env, steps=8).episode_ends >= 3
+
+
+def _flat_metric(info, done):
+    info["metric_speed_error"] = np.zeros(len(done))
+    return info
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [_nested_metrics, _flat_metric, _flat_stats_on_end, _stats_on_end],
+    ids=lambda f: f.__name__,
+)
+def test_info_flat_agrees_with_torchrl(fn):
+    """info.flat fails exactly the infos TorchRL's GymWrapper cannot read: SAME_STEP, an env ending
+    on the first step (inside TorchRL's spec discovery), check_env_specs and a rollout."""
+    pytest.importorskip("torchrl")
+    from torchrl.envs import GymWrapper
+    from torchrl.envs.utils import check_env_specs
+
+    def build():
+        env = Tamper(info_env(SAME, lengths=(1, 2)), step_fn=_with(fn))
+        env.autoreset_mode = SAME  # GymWrapper reads it from the object it is given
+        return env
+
+    try:
+        check_vector_env(build(), steps=6)
+        checker_ok = True
+    except ContractViolation as err:
+        assert err.rule == "info.flat"
+        checker_ok = False
+    try:
+        wrapped = GymWrapper(build())
+        check_env_specs(wrapped)
+        wrapped.rollout(6, break_when_any_done=False)
+        torchrl_ok = True
+    except (RuntimeError, AttributeError):
+        torchrl_ok = False
+    assert checker_ok == torchrl_ok == (fn in (_flat_metric, _flat_stats_on_end))
