@@ -92,6 +92,14 @@ def has_key(info: dict, key: str) -> bool:
     return key in info or any(k.startswith(key + "/") for k in info)
 
 
+def stats_masks(info: dict, key: str) -> dict[str, Any]:
+    """The masks of the episode statistics ``key``: ``_key`` (a dict, or one mask for flat keys
+    ``key/<stat>``), else Gymnasium's mask per flat key, ``_key/<stat>``; None where missing."""
+    if key in info or f"_{key}" in info:
+        return {f"_{key}": info.get(f"_{key}")}
+    return {f"_{k}": info.get(f"_{k}") for k in info if k.startswith(key + "/")}
+
+
 class EpisodeStats:
     """Tracks the episode-statistics keys (``info.episode_stats``) over a check."""
 
@@ -105,12 +113,14 @@ class EpisodeStats:
                     self.missed.setdefault(key, step)
                 continue
             self.seen.add(key)
-            mask = to_np(info.get(f"_{key}", np.zeros(0, dtype=bool)))
-            if mask.shape != done.shape or not np.array_equal(mask, done):
-                return "info.episode_stats", (
-                    f"step {step}: info['_{key}'] = {mask.tolist()}, terminated | truncated "
-                    f"= {done.tolist()}"
-                )
+            for name, mask in stats_masks(info, key).items():
+                mask = to_np(mask) if mask is not None else None
+                if mask is None or mask.shape != done.shape or not np.array_equal(mask, done):
+                    got = "missing" if mask is None else mask.tolist()
+                    return "info.episode_stats", (
+                        f"step {step}: info[{name!r}] is {got}, terminated | truncated "
+                        f"= {done.tolist()}"
+                    )
         return None
 
     def finish(self) -> Problem:
@@ -190,16 +200,23 @@ def _flatten(info: dict, to_np, prefix: str = "") -> dict[str, np.ndarray]:
     return out
 
 
-def _live_rows(flat: dict, key: str, rows: np.ndarray) -> np.ndarray:
-    """The rows of ``rows`` where no mask governing ``key`` ('_a' for 'a/b', 'a/_b', ...) is
-    False: the rows whose value means something."""
-    live = np.ones(len(rows), dtype=bool)
+def _masks_of(key: str) -> set[str]:
+    """The masks that may govern the flat key ``key`` = 'a/b/c': '_a', 'a/_b', 'a/b/_c' (nested
+    dicts) and '_a/b', '_a/b/c' (Gymnasium's mask per flat key)."""
     parts = key.split("/")
-    for depth in range(len(parts)):
-        mask = "/".join([*parts[:depth], "_" + parts[depth]])
-        if mask != key and mask in flat and flat[mask].shape[:1] == flat[key].shape[:1]:
+    nested = {"/".join([*parts[:d], "_" + parts[d]]) for d in range(len(parts))}
+    flat = {"_" + "/".join(parts[: d + 1]) for d in range(len(parts))}
+    return (nested | flat) - {key}
+
+
+def _live_rows(flat: dict, key: str, rows: np.ndarray) -> np.ndarray:
+    """The rows of ``rows`` where no mask governing ``key`` is False: the rows whose value means
+    something (a mask itself means something where it is True)."""
+    live = np.ones(len(rows), dtype=bool)
+    for mask in _masks_of(key) & set(flat):
+        if flat[mask].shape[:1] == flat[key].shape[:1]:
             live &= flat[mask][rows].astype(bool)
-    if parts[-1].startswith("_"):  # a mask is meaningful where it is True
+    if any(part.startswith("_") for part in key.split("/")):
         live &= flat[key][rows].astype(bool)
     return rows[live]
 

@@ -131,6 +131,20 @@ def _flat_stats_on_end(info, done):  # the flat layout: 'smp_episode/<stat>' + '
     return info
 
 
+def _flat_stats_mask_per_key(info, done):  # Gymnasium's convention: '_smp_episode/<stat>'
+    if done.any():
+        for stat in ("return", "length"):
+            info[f"smp_episode/{stat}"], info[f"_smp_episode/{stat}"] = np.ones(len(done)), done
+    return info
+
+
+def _flat_stats_one_mask_wrong(info, done):
+    info = _flat_stats_mask_per_key(info, done)
+    if done.any():
+        info["_smp_episode/length"] = np.ones(len(done), dtype=bool)
+    return info
+
+
 def _flat_stats_wrong_mask(info, done):
     info = _flat_stats_on_end(info, done)
     if done.any():
@@ -212,6 +226,10 @@ BROKEN = {  # name: (env builder, rule it breaks)
         lambda: Tamper(sync_env(SAME), step_fn=_with(_flat_stats_wrong_mask)),
         "info.episode_stats",
     ),
+    "flat episode statistics, one per-key mask on every env": (
+        lambda: Tamper(sync_env(NEXT), step_fn=_with(_flat_stats_one_mask_wrong)),
+        "info.episode_stats",
+    ),
     "a mask without its key or flat keys": (
         lambda: Tamper(sync_env(SAME), step_fn=_with(_mask_without_key)),
         "info.masks",
@@ -271,10 +289,12 @@ def test_nested_ok_names_the_dicts_a_wrapper_adds(mode):
     assert check_vector_env(env, steps=8, **kw).episode_ends >= 3
 
 
+@pytest.mark.parametrize("fn", [_flat_stats_on_end, _flat_stats_mask_per_key])
 @pytest.mark.parametrize("mode", MODES, ids=[m.value for m in MODES])
-def test_flat_episode_statistics_layout_passes(mode):
-    env = Tamper(info_env(mode), step_fn=_with(_flat_stats_on_end))
-    assert check_vector_env(env, steps=8).episode_ends >= 3
+def test_flat_episode_statistics_layouts_pass(mode, fn):
+    env = Tamper(info_env(mode), step_fn=_with(fn))
+    report = check_vector_env(env, steps=8)
+    assert report.episode_ends >= 3 and (report.restarts_compared >= 1) == (mode is NEXT)
 
 
 def _flat_metric(info, done):
@@ -313,3 +333,21 @@ def test_info_flat_agrees_with_torchrl(fn):
     except (RuntimeError, AttributeError):
         torchrl_ok = False
     assert checker_ok == torchrl_ok == (fn in (_flat_metric, _flat_stats_on_end))
+
+
+def test_reset_info_ignores_masked_off_rows_of_keys_one_run_lacks():
+    """Another env may end on the reset step with one action and not the other: its statistics
+    keys then exist in one run only, masked off for the restarting env (row 0)."""
+    from smp_gym.check_info import reset_info_problem
+
+    done = np.array([True, False])
+    base = {"effort": np.array([0.0, 3.0])}
+    other = {**base, "smp_episode/return": np.array([9.0, 2.0])}
+    run = lambda info: (4, [done], done, np.zeros((2, 1)), info)  # noqa: E731
+    masked = {**other, "_smp_episode/return": np.array([False, True])}
+    assert reset_info_problem(run(base), run({**masked, "effort": np.array([0.0, 1.0])})) is None
+    unmasked = {**other, "_smp_episode/return": np.array([True, True])}
+    assert reset_info_problem(run(base), run(unmasked))[0] == "next_step.reset_info"
+    assert reset_info_problem(run(base), run({"effort": np.array([1.0, 3.0])}))[0] == (
+        "next_step.reset_info"
+    )
