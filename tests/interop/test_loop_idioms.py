@@ -9,8 +9,8 @@ side, over Gymnasium's own ``SyncVectorEnv`` of Pendulum with the same wrapper:
   SyncVectorEnv as on ours. It must not crash, and see what SyncVectorEnv makes it see.
 - Gymnasium 1.x's: ``infos["episode"]["r"][infos["_episode"]]``: sees every episode end.
 
-Also our own statistics, ``infos["smp_episode/<stat>"][infos["_smp_episode"]]``, in every mode:
-every end, with the return and length Gymnasium's RecordEpisodeStatistics counted.
+Also our own statistics, ``infos["smp_episode/<stat>"][infos["_smp_episode/<stat>"]]``, in every
+mode: every end, with the return and length Gymnasium's RecordEpisodeStatistics counted.
 
 Each mode runs one short loop per env (2 envs, 0.1 s = 5-step episodes) and the tests read the
 recorded results.
@@ -45,10 +45,10 @@ def gymnasium_idiom(infos: dict, seen: list) -> None:
 
 
 def smp_idiom(infos: dict, seen: list) -> None:
-    """Our statistics, flat keys 'smp_episode/<stat>' with the mask '_smp_episode'."""
-    if "_smp_episode" in infos:
-        mask = infos["_smp_episode"]
-        ret, length = infos["smp_episode/return"][mask], infos["smp_episode/length"][mask]
+    """Our statistics: flat keys 'smp_episode/<stat>', each with Gymnasium's mask '_<key>'."""
+    if "smp_episode/return" in infos:
+        ret = infos["smp_episode/return"][infos["_smp_episode/return"]]
+        length = infos["smp_episode/length"][infos["_smp_episode/length"]]
         seen.extend(zip(ret.tolist(), length.tolist(), strict=True))
 
 
