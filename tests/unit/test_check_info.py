@@ -351,3 +351,19 @@ def test_reset_info_ignores_masked_off_rows_of_keys_one_run_lacks():
     assert reset_info_problem(run(base), run({"effort": np.array([1.0, 3.0])}))[0] == (
         "next_step.reset_info"
     )
+
+
+def test_torchrl_drops_keys_that_first_appear_after_its_spec_discovery():
+    """What docs/interop.md says of TorchRL and episode statistics: flat keys present only on
+    ending steps are in TorchRL's tensordicts only if an env ended during its spec discovery."""
+    pytest.importorskip("torchrl")
+    from torchrl.envs import GymWrapper
+
+    keys = {}
+    for lengths in ((1, 2), (3, 4)):
+        env = Tamper(info_env(SAME, lengths=lengths), step_fn=_with(_flat_stats_on_end))
+        env.autoreset_mode = SAME
+        td = GymWrapper(env).rollout(8, break_when_any_done=False)
+        keys[lengths] = set(td["next"].keys())
+    assert "smp_episode/return" in keys[(1, 2)] and "effort" in keys[(1, 2)]
+    assert "smp_episode/return" not in keys[(3, 4)] and "effort" in keys[(3, 4)]
