@@ -145,13 +145,12 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
 
     # ------------------------------------------------------------------ construction
     def _build_sim(self, cfg: SmpEnvCfg, max_episode_steps: int | None):
-        from mjlab.envs import ManagerBasedRlEnv
         from mjlab.managers.event_manager import EventTermCfg
 
-        from smp_gym.sim import checks
+        from smp_gym.sim import checks, mjlab_bridge
         from smp_gym.sim import io as sim_io
 
-        self._sim_io = sim_io
+        self._sim_io, self._bridge = sim_io, mjlab_bridge
         dt = self.layout.dt
         steps = max_episode_steps or max(
             1, round((cfg.episode_length_s or self.info.episode_length_s) / dt)
@@ -166,9 +165,8 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
             self._write_start_state(sim, env_ids)
 
         sim_cfg.events["smp_start_state"] = EventTermCfg(func=write_start_state, mode="reset")
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out) if not cfg.verbose else contextlib.nullcontext():
-            sim = ManagerBasedRlEnv(sim_cfg, device=str(self.device), render_mode=self.render_mode)
+        sim = mjlab_bridge.make_mjlab_env(sim_cfg, self.device, self.render_mode, cfg.verbose)
+        self._full_forward = mjlab_bridge.graphed_forward(sim)
         reset_terms = sim.event_manager.active_terms.get("reset", [])
         if not reset_terms or reset_terms[-1] != "smp_start_state":
             raise ConfigError(
@@ -252,7 +250,7 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         start = self.start_states.sample(env_ids)
         self._staged = (env_ids, start)
         try:
-            obs = self._sim_io.reset_envs(self.sim, env_ids)
+            obs = self._bridge.reset_envs(self.sim, env_ids, full_forward=self._full_forward)
         finally:
             self._staged = None
         written = self._reader().pack()[env_ids]  # the simulator's state: joint limits applied
@@ -308,7 +306,7 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         actions = self._prepare_actions(actions)
         restart = self._restart  # NEXT_STEP: envs that ended last step (stepped, then reset below)
         if restart is not None:
-            self._sim_io.defer_reset(self.sim, restart)
+            self._bridge.defer_reset(self.sim, restart)
         obs_d, task_r, terminated, truncated, _ = self.sim.step(actions)
         task_r, truncated = task_r.clone(), truncated.clone()  # mjlab reuses these buffers
 
@@ -488,10 +486,8 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         self.reward.normalizer.load_state_dict(state["normalizer"])
         if self.gsi is not None and state.get("gsi"):
             self.gsi.load_state_dict(state["gsi"])
-        if "generator" in state:
-            self._generator.set_state(
-                state["generator"].cpu() if self.device.type == "cpu" else state["generator"]
-            )
+        if "generator" in state:  # set_state takes a CPU ByteTensor on every device
+            self._generator.set_state(state["generator"].to("cpu", torch.uint8))
 
     def __repr__(self) -> str:
         return (
