@@ -83,3 +83,34 @@ def action_bounds(env, term: str = "joint_pos") -> tuple[Tensor, Tensor]:
     low = (limits[:, 0] - offset) / scale
     high = (limits[:, 1] - offset) / scale
     return torch.minimum(low, high), torch.maximum(low, high)
+
+
+class StartStateWriter:
+    """The simulator's last reset event: writes the start state drawn for this reset. Built
+    before the simulator (its event list is fixed at construction) and bound to the env's
+    ``StartStates`` and joint order once the simulator exists (:meth:`bind`)."""
+
+    def __init__(self) -> None:
+        self.start_states = None
+        self.joint_ids: Tensor | None = None
+        self.staged: tuple[Tensor, object] | None = None
+
+    def bind(self, start_states, joint_ids: Tensor) -> None:
+        self.start_states, self.joint_ids = start_states, joint_ids
+
+    def event(self):
+        """The reset event function (a plain function: mjlab deep-copies event configs, and a
+        function copies as itself)."""
+
+        def write_start_state(sim, env_ids: Tensor | None) -> None:
+            self(sim, env_ids)
+
+        return write_start_state
+
+    def __call__(self, env, env_ids: Tensor | None) -> None:
+        if env_ids is None:
+            env_ids = torch.arange(env.num_envs, device=env.device)
+        staged = self.staged
+        if staged is None or staged[0] is not env_ids:  # a reset we did not start: draw here
+            staged = (env_ids, self.start_states.sample(env_ids))
+        write_init_state(env, env_ids, staged[1].state, self.joint_ids)

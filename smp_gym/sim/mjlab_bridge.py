@@ -184,3 +184,38 @@ def reset_envs(env, env_ids: Tensor, *, full_forward: bool) -> dict:
     env.obs_buf = env.observation_manager.compute(update_history=True, env_ids=env_ids)
     env.recorder_manager.record_post_reset(env_ids)
     return env.obs_buf
+
+
+class MjlabOps:
+    """What ``SmpVectorEnv`` asks of the simulator beyond its public step/seed/render: reset
+    envs to drawn start states, defer a reset, detect blown-up physics. One per env."""
+
+    def __init__(self, writer, *, full_forward: bool, verbose: bool = False) -> None:
+        self.writer = writer  # sim.io.StartStateWriter, registered as the last reset event
+        self.full_forward, self.verbose = full_forward, verbose
+
+    def seed(self, sim, seed: int) -> None:
+        """Seed mjlab's (global torch/numpy/warp) RNGs; its "Setting seed" line only if verbose."""
+        with (
+            contextlib.redirect_stdout(io.StringIO())
+            if not self.verbose
+            else contextlib.nullcontext()
+        ):
+            sim.seed(seed)
+
+    def reset(self, sim, env_ids: Tensor, start) -> dict:
+        """Reset ``env_ids`` through mjlab's reset pipeline, whose last event writes ``start``
+        (a ``gsi.StartState``). Returns mjlab's observation groups of all envs."""
+        self.writer.staged = (env_ids, start)
+        try:
+            return reset_envs(sim, env_ids, full_forward=self.full_forward)
+        finally:
+            self.writer.staged = None
+
+    def defer_reset(self, sim, mask: Tensor) -> None:
+        defer_reset(sim, mask)
+
+    def nonfinite(self, sim) -> Tensor:
+        from smp_gym.sim.io import nonfinite_state
+
+        return nonfinite_state(sim)
