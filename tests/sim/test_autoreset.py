@@ -14,10 +14,13 @@ from tests.sim.conftest import make
 pytestmark = pytest.mark.sim
 
 
-def _capture(env):
-    """Record what mjlab's step returned (pre-reset) and the sim state right before resets."""
+def _capture(env, monkeypatch):
+    """Record what mjlab's step returned (pre-reset) and the sim state right before resets (the
+    resets the env runs through smp_gym.sim.mjlab_bridge.reset_envs)."""
+    from smp_gym.sim import mjlab_bridge
+
     u, seen = env.unwrapped, {}
-    step, reset = u.sim.step, u.sim._reset_idx
+    step, reset = u.sim.step, mjlab_bridge.reset_envs
 
     def step_spy(actions):
         out = step(actions)
@@ -25,16 +28,17 @@ def _capture(env):
         seen["critic"] = out[0]["critic"].clone()
         return out
 
-    def reset_spy(env_ids):
+    def reset_spy(sim, env_ids, **kwargs):
         seen["qpos_before_reset"] = u.sim.sim.data.qpos.clone()
         seen["reset_ids"] = env_ids.clone()
-        return reset(env_ids)
+        return reset(sim, env_ids, **kwargs)
 
-    u.sim.step, u.sim._reset_idx = step_spy, reset_spy
+    u.sim.step = step_spy
+    monkeypatch.setattr(mjlab_bridge, "reset_envs", reset_spy)
     return seen
 
 
-def test_forced_termination_resets_only_that_env():
+def test_forced_termination_resets_only_that_env(monkeypatch):
     env = make(
         "SmpForwardG1-v0",
         num_envs=4,
@@ -45,7 +49,7 @@ def test_forced_termination_resets_only_that_env():
     env.reset(seed=1)
     for _ in range(3):
         env.step(torch.zeros(4, 29))
-    seen = _capture(env)
+    seen = _capture(env, monkeypatch)
     u.sim.episode_length_buf[2] = u.sim.max_episode_length - 1  # env 2 times out on the next step
     obs, reward, terminated, truncated, info = env.step(torch.zeros(4, 29))
     done = terminated | truncated
@@ -110,10 +114,10 @@ def test_mode_spellings_and_metadata_agree(mode):
     env.close()
 
 
-def test_next_step_returns_the_final_obs_then_the_reset_obs_with_zero_reward():
+def test_next_step_returns_the_final_obs_then_the_reset_obs_with_zero_reward(monkeypatch):
     env = _timeout_env(AutoresetMode.NEXT_STEP)
     u = env.unwrapped
-    seen = _capture(env)
+    seen = _capture(env, monkeypatch)
     u.sim.episode_length_buf[2] = u.sim.max_episode_length - 1  # env 2 times out on the next step
     obs, reward, terminated, truncated, info = env.step(torch.zeros(4, 29))
     assert truncated.tolist() == [False, False, True, False] and not terminated.any()
@@ -180,10 +184,10 @@ def test_next_step_keeps_the_reset_step_out_of_the_sds_normalizer():
     env.close()
 
 
-def test_disabled_never_resets_by_itself_and_resets_only_the_mask():
+def test_disabled_never_resets_by_itself_and_resets_only_the_mask(monkeypatch):
     env = _timeout_env(AutoresetMode.DISABLED)
     u = env.unwrapped
-    seen = _capture(env)
+    seen = _capture(env, monkeypatch)
     u.sim.episode_length_buf[2] = u.sim.max_episode_length - 1
     obs, _, _, truncated, info = env.step(torch.zeros(4, 29))
     assert truncated[2] and "reset_ids" not in seen
@@ -249,3 +253,16 @@ def test_load_state_dict_names_what_is_malformed(steering_env):
         u.load_state_dict(
             {"normalizer": u.reward.normalizer.state_dict(), "gsi": {"pool": u.gsi.pool}}
         )
+
+
+def test_load_state_dict_takes_a_generator_state_moved_as_map_location_moves_it(steering_env):
+    """``torch.load(..., map_location=...)`` moves the saved generator state (a CPU ByteTensor)
+    to another device; conversions change its dtype. ``Generator.set_state`` takes only a CPU
+    ByteTensor, on every device: the env converts it back, and the restored generator draws
+    what the saved one would have."""
+    u = steering_env.unwrapped
+    state = u.state_dict()
+    want = torch.randint(2**31, (4,), generator=u._generator)
+    for moved in (state["generator"].to(torch.int64), state["generator"].to(torch.float64)):
+        u.load_state_dict({**state, "generator": moved})
+        assert torch.equal(torch.randint(2**31, (4,), generator=u._generator), want)
