@@ -53,6 +53,8 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         generator: torch.Generator,
         action_bounds: tuple[Tensor, Tensor],
     ) -> None:
+        """``action_bounds``: the actions [action_dim] that put the PD targets on the joints'
+        lower / upper limits (actions are clipped to them; the space is symmetric)."""
         self.cfg, self.info = cfg, task_info(cfg.env_id)
         self.spec_task, self.task_cfg = task, cfg.task
         self.num_envs, self.render_mode = cfg.num_envs, cfg.render_mode
@@ -70,13 +72,10 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.single_state_space = _box(groups["critic"].shape)
         self.state_space = batch_space(self.single_state_space, self.num_envs)
-        low, high = action_bounds
-        self.single_action_space = gymnasium.spaces.Box(
-            low.cpu().numpy(), high.cpu().numpy(), dtype=np.float32
-        )
+        self._actions = ActionCheck(*action_bounds, cfg=cfg)
+        bound = self._actions.bound.cpu().numpy()  # symmetric: the zero action is the default pose
+        self.single_action_space = gymnasium.spaces.Box(-bound, bound, dtype=np.float32)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-
-        self._actions = ActionCheck(low, high, cfg=cfg)
         self._obs: Tensor | None = None
         self._state: Tensor | None = None
         # Envs whose episode ended and whose reset is pending: NEXT_STEP resets them in the next
