@@ -24,7 +24,7 @@ from torch import Tensor
 import smp_gym.sim  # noqa: F401 - sets MJLAB_WARP_QUIET before any mjlab import
 from smp_gym.config import SmpEnvCfg
 from smp_gym.device import resolve_device
-from smp_gym.episodes import EpisodeStats
+from smp_gym.episodes import METRIC, EpisodeStats
 from smp_gym.errors import ConfigError, MotionDataError, fmt_choices
 from smp_gym.gsi import GsiPool, Plausible, StartState, StartStates, warn_implausible
 from smp_gym.motion.features import Frames
@@ -331,15 +331,17 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         info = {"task_reward": task_r, "smp_reward": r_smp, "sds_error": raw.mean(dim=1)}
         if nonfinite is not None:
             info["nonfinite"] = nonfinite
-        if self.spec_task.metrics:
-            info["metrics"] = {m.name: m.fn(self.sim) for m in self.spec_task.metrics}
+        for m in self.spec_task.metrics:
+            info[METRIC + m.name] = m.fn(self.sim)
         self.episodes.add(reward, info)
         obs, state = obs_d["actor"], obs_d["critic"]
-        if restart is not None:  # NEXT_STEP: their first observation, reward 0, both flags False
+        if restart is not None:  # NEXT_STEP: their first observation, reward 0, both flags False,
+            # and the reset's info (which has none of the step keys: 0, as SyncVectorEnv fills)
             reward, terminated, truncated = (
                 torch.where(restart, torch.zeros_like(x), x)
                 for x in (reward, terminated, truncated)
             )
+            info = {k: torch.where(restart, torch.zeros_like(v), v) for k, v in info.items()}
             obs, state = self._reset_into(restart.nonzero().squeeze(-1), obs, state)
         obs, state = self._end_episodes(terminated, truncated, obs, state, info)
         self._obs, self._state = obs, state
@@ -355,8 +357,10 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         self._restart = None
         if len(done_ids) == 0:
             return obs, state
-        info["final_info"], info["_final_info"] = self.episodes.final(terminated), done
-        if self.autoreset_mode is AutoresetMode.SAME_STEP:
+        for key, value in self.episodes.final(terminated).items():  # "smp_episode/<stat>"
+            info[key], info["_" + key] = value, done
+        if self.autoreset_mode is AutoresetMode.SAME_STEP:  # Gymnasium's keys, as SyncVectorEnv
+            info["final_info"], info["_final_info"] = dict(info), done  # the step's info
             info["final_obs"], info["_final_obs"] = obs.clone(), done
             return self._reset_into(done_ids, obs, state)
         if self.autoreset_mode is AutoresetMode.NEXT_STEP:
