@@ -208,16 +208,15 @@ def main(args: Args) -> None:
     bar = training.ProgressBar(env, iterations, args.horizon)
     observer = Observer(args.learn_std, on_step=bar.step)
     runner = Runner(algo_observer=observer)
-    runner.load(
-        rl_games_cfg(
-            args, env_name, num_envs, iterations, device=device, train_dir=run_dir, seed=seed
-        )
+    cfg = rl_games_cfg(
+        args, env_name, num_envs, iterations, device=device, train_dir=run_dir, seed=seed
     )
     console = run_dir / "rl_games" / "console.log"
     console.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         if not args.rl_games_console:
             stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(console, "a"))))
+        runner.load(cfg)
         checkpoint = str(args.resume) if args.resume else None
         runner.run({"train": True, "play": False, "checkpoint": checkpoint})
     bar.close()

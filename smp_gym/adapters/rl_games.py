@@ -7,7 +7,7 @@
 - ``dones = terminated | truncated``, and ``infos["time_outs"] = truncated & ~terminated``, which
   rl_games' ``value_bootstrap`` adds back as ``γ·V(s)`` on time-limit ends;
 - the per-step info passes through (flat ``[num_envs]`` tensors: ``task_reward``,
-  ``smp_reward``, ``sds_error``, ``metric_<name>``, ``smp_episode/<stat>``, ``_smp_episode``)
+  ``smp_reward``, ``sds_error``, ``metric_<name>``, ``smp_episode/<stat>`` with their masks)
   and, on the steps where episodes end, ``infos["episode"]`` holds the mean of each statistic
   over the ended envs (0-d tensors): rl_games' ``IsaacAlgoObserver`` logs it as
   ``Episode/<stat>``. Gymnasium's ``final_*`` keys are dropped (rl_games bootstraps time-outs
@@ -28,9 +28,9 @@ from rl_games.common import env_configurations, vecenv
 from rl_games.common.ivecenv import IVecEnv
 
 from smp_gym.adapters.common import require_same_step
+from smp_gym.episodes import episode_info, episode_mask
 from smp_gym.errors import ConfigError
 
-EPISODE = "smp_episode/"  # the env's per-episode statistics: info["smp_episode/<stat>"]
 VECENV_TYPE = "SMP_GYM"
 """The ``vecenv_type`` every env registered by :func:`register` is built with."""
 
@@ -77,9 +77,9 @@ class SmpRlGamesVecEnv(IVecEnv):
         obs, reward, terminated, truncated, info = self.env.step(actions.to(self.device))
         infos = {k: v for k, v in info.items() if not k.lstrip("_").startswith("final_")}
         infos["time_outs"] = truncated & ~terminated
-        if "_smp_episode" in info:
-            stats = {k[len(EPISODE) :]: v for k, v in info.items() if k.startswith(EPISODE)}
-            infos["episode"] = episode_means(stats, info["_smp_episode"])
+        ended = episode_mask(info)
+        if ended is not None:
+            infos["episode"] = episode_means(episode_info(info), ended)
         return self._pack(obs), reward, terminated | truncated, infos
 
     def close(self) -> None:

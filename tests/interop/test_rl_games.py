@@ -19,9 +19,11 @@ from rl_games.common import vecenv  # noqa: E402
 from rl_games.torch_runner import Runner  # noqa: E402
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
 
-from examples.rl_games_ppo import Args, Observer, rl_games_cfg  # noqa: E402
+from examples.rl_games_ppo import Args, Observer, export_bundle, rl_games_cfg  # noqa: E402
 from smp_gym.adapters.rl_games import SmpRlGamesVecEnv, register  # noqa: E402
+from smp_gym.episodes import episode_info, episode_mask  # noqa: E402
 from smp_gym.errors import ConfigError  # noqa: E402
+from smp_gym.tools.policy import load_bundle, save_bundle  # noqa: E402
 from tests.sim.conftest import SMALL_GSI, make  # noqa: E402
 
 pytestmark = pytest.mark.sim
@@ -50,12 +52,8 @@ class Recorder(gymnasium.vector.VectorWrapper):
                 "reward": reward.clone(),
                 "terminated": terminated.clone(),
                 "truncated": truncated.clone(),
-                "episode": {
-                    k.removeprefix("smp_episode/"): v.clone()
-                    for k, v in info.items()
-                    if k.startswith("smp_episode/")
-                },
-                "ended": info.get("_smp_episode"),
+                "episode": {k: v.clone() for k, v in episode_info(info).items()},
+                "ended": episode_mask(info),
             }
         )
         return obs, reward, terminated, truncated, info
@@ -115,6 +113,16 @@ def test_runner_trains_two_epochs(tmp_path):
     assert logged["Episode/length"] == pytest.approx([5.0] * EPOCHS)
     # our returns agree with rl_games' own accounting of the first epoch's two episodes
     assert logged["rewards/iter"][0] == pytest.approx(logged["Episode/return"][0], rel=1e-5)
+
+    # The example's exported policy acts as rl_games' deterministic actor (normalizer, clip, mu).
+    policy, _ = load_bundle(
+        save_bundle(export_bundle(algo, args, recorder, {}, N), tmp_path / "p.pt")
+    )
+    obs = torch.cat([algo.obs["obs"], 3 * torch.randn(5, obs_dim)])  # some beyond the ±5 clip
+    algo.model.eval()
+    with torch.no_grad():
+        mus = algo.model({"is_train": False, "prev_actions": None, "obs": obs.clone()})["mus"]
+        torch.testing.assert_close(policy(obs), mus, rtol=1e-4, atol=1e-5)
     recorder.close()
 
 
