@@ -74,7 +74,8 @@ class SmpRlGamesVecEnv(IVecEnv):
     def step(self, actions: torch.Tensor):
         """actions: [num_envs, action_dim] (any device) -> ({"obs", "states"}, reward [num_envs],
         dones [num_envs] bool, infos)."""
-        obs, reward, terminated, truncated, info = self.env.step(actions.to(self.device))
+        actions = torch.as_tensor(actions, device=self.device)
+        obs, reward, terminated, truncated, info = self.env.step(actions)
         infos = {k: v for k, v in info.items() if not k.lstrip("_").startswith("final_")}
         infos["time_outs"] = truncated & ~terminated
         ended = episode_mask(info)
