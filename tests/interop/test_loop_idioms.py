@@ -104,7 +104,7 @@ def run(kind: str, mode: AutoresetMode) -> dict:
     return out
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", MODES, ids=[m.value for m in MODES])
 def test_cleanrl_idiom_runs_and_sees_what_sync_vector_env_sees(mode):
     ours, ref = run("smp", mode), run("sync", mode)
     assert "cleanrl" not in ours["errors"] and "cleanrl" not in ref["errors"], ours["errors"]
