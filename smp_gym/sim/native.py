@@ -30,7 +30,6 @@ import torch
 import warp as wp
 from mjlab.sim.sim import Simulation
 
-from smp_gym.config import BACKENDS
 from smp_gym.errors import ConfigError
 
 _S = mujoco.mjtState
@@ -264,51 +263,9 @@ def _slots(m: mujoco.MjModel, names: tuple[str, ...]) -> dict[str, slice]:
     return out
 
 
-def check_backend(backend: str, device):
-    """The device spec to use: ``"cpu"`` for ``native`` with no/auto device; a ConfigError for
-    an unknown backend or ``native`` on anything but the CPU (listing the choices)."""
-    if backend not in BACKENDS:
-        raise ConfigError(f"backend: received {backend!r}; use one of {list(BACKENDS)}.")
-    if backend != "native":
-        return device
-    if device is None or device == "auto":
-        return "cpu"
-    with contextlib.suppress(RuntimeError, TypeError):  # unparsable: resolve_device says so
-        if torch.device(device).type != "cpu":
-            raise ConfigError(
-                f"backend='native' runs MuJoCo C on CPU threads; received device={str(device)!r}. "
-                f"Use device='cpu' with it, or backend='warp' on {torch.device(device).type} "
-                f"(backends: {list(BACKENDS)})."
-            )
-    return device
-
-
-@contextlib.contextmanager
-def _native_simulation(num_threads: int | None):
-    """mjlab's env builds its ``Simulation`` by name: swap in ours while one is constructed."""
-    import mjlab.envs.manager_based_rl_env as rl_env
-
-    original = rl_env.Simulation
-
-    def factory(*args, **kwargs):
-        return NativeSimulation(*args, num_threads=num_threads, **kwargs)
-
-    rl_env.Simulation = factory
-    try:
-        yield
-    finally:
-        rl_env.Simulation = original
-
-
-def make_native_env(env_cfg, device: str, render_mode: str | None, num_threads: int | None):
-    """An mjlab ``ManagerBasedRlEnv`` of ``env_cfg`` on the native backend (the one entry point).
-
-    Raises ConfigError for what needs MuJoCo Warp (cameras, raycasts, differential IK,
-    variant scenes), naming ``backend='warp'``."""
-    from mjlab.envs import ManagerBasedRlEnv
-
-    if num_threads is not None and num_threads < 1:
-        raise ConfigError(f"num_threads: received {num_threads}; must be >= 1 (or None).")
+def check_supported(env_cfg) -> None:
+    """A ConfigError for what needs MuJoCo Warp in an mjlab env config (differential IK);
+    cameras, raycasts and variant scenes are refused when the simulation meets them."""
     from mjlab.envs.mdp.actions import DifferentialIKActionCfg
 
     for name, act in env_cfg.actions.items():
@@ -317,13 +274,6 @@ def make_native_env(env_cfg, device: str, render_mode: str | None, num_threads: 
                 f"action {name!r}: differential IK needs MuJoCo Warp's Jacobians; "
                 "backend='native' does not support it, use backend='warp'."
             )
-    with _native_simulation(num_threads):
-        return ManagerBasedRlEnv(env_cfg, device=device, render_mode=render_mode)
-
-
-def is_native(sim) -> bool:
-    """Whether an mjlab ``Simulation`` is the native backend's."""
-    return isinstance(sim, NativeSimulation)
 
 
 def self_contacts(sim: NativeSimulation, counted: torch.Tensor) -> torch.Tensor:

@@ -259,14 +259,15 @@ def test_what_needs_mujoco_warp_is_refused_by_name():
 
     from smp_gym.config import SimCfg
     from smp_gym.sim.g1 import base_cfg
-    from smp_gym.sim.native import NativeSimulation, make_native_env
+    from smp_gym.sim.mjlab_bridge import make_mjlab_env
+    from smp_gym.sim.native import NativeSimulation
 
     cfg = base_cfg(SimCfg(), episode_length_s=1.0)
     cfg.actions["ik"] = DifferentialIKActionCfg(
         entity_name="robot", actuator_names=(".*",), frame_name="torso_link"
     )
     with pytest.raises(ConfigError, match="differential IK.*use backend='warp'"):
-        make_native_env(cfg, "cpu", None, None)
+        make_mjlab_env(cfg, "cpu", None, False, backend="native")
     model = mujoco.MjModel.from_xml_string(
         "<mujoco><worldbody><body><freejoint/><geom size='.1'/></body></worldbody></mujoco>"
     )
