@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json as jsonlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 import tyro
 from tyro.conf import Positional
 
-from smp_gym.prior.train import PretrainCfg
+from smp_gym.prior.config import PretrainCfg
 
 
 # ---------------------------------------------------------------------------------- tasks
@@ -459,26 +460,51 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Parse only the chosen command's signature: ``smp-gym tasks`` and ``smp-gym --help`` never
+    resolve another command's annotations, so nothing heavy (torch, mjlab) is imported for them."""
     from smp_gym.errors import SmpGymError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in GROUPS:
-            tyro.extras.subcommand_cli_from_dict(
-                GROUPS[argv[0]], prog=f"smp-gym {argv[0]}", args=argv[1:]
-            )
+            group = GROUPS[argv[0]]
+            if len(argv) > 1 and argv[1] in group:
+                _run(group[argv[1]], f"smp-gym {argv[0]} {argv[1]}", argv[2:])
+            else:
+                _menu(group, f"smp-gym {argv[0]}", argv[1:])
+        elif argv and argv[0] in COMMANDS:
+            _run(COMMANDS[argv[0]], f"smp-gym {argv[0]}", argv[1:])
         else:
-            tyro.extras.subcommand_cli_from_dict(
-                {**COMMANDS, **{g: _group_help(g) for g in GROUPS}}, prog="smp-gym", args=argv
-            )
+            _menu({**COMMANDS, **{g: _group_help(g) for g in GROUPS}}, "smp-gym", argv)
     except SmpGymError as err:  # our errors already say what to do: no traceback
         print(f"smp-gym: error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
-def _group_help(group: str):
+def _run(command: Callable[..., None], prog: str, args: list[str]) -> None:
+    tyro.cli(command, prog=prog, args=args)
+
+
+def _menu(commands: dict[str, Callable[..., None]], prog: str, args: list[str]) -> None:
+    """The list of subcommands (help, or tyro's error for a missing/unknown one), built from
+    argument-free stand-ins that carry each command's docstring: no signature is resolved."""
+    tyro.extras.subcommand_cli_from_dict(
+        {name: _stand_in(fn) for name, fn in commands.items()}, prog=prog, args=args
+    )
+    raise SystemExit(2)  # unreachable for valid input: every name above was dispatched by main
+
+
+def _stand_in(command: Callable[..., None]) -> Callable[[], None]:
+    def stand_in() -> None:
+        pass
+
+    stand_in.__doc__ = command.__doc__
+    return stand_in
+
+
+def _group_help(group: str) -> Callable[[], None]:
     def show() -> None:
-        print(f"usage: smp-gym {group} {{{','.join(GROUPS[group])}}} ...")
+        pass
 
     show.__doc__ = f"Subcommands: {', '.join(GROUPS[group])} (smp-gym {group} --help)."
     return show

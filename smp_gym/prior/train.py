@@ -15,7 +15,7 @@ import platform
 import shlex
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -25,62 +25,9 @@ from smp_gym.errors import ConfigError
 from smp_gym.files import atomic_write
 from smp_gym.motion.dataset import WindowSet
 from smp_gym.prior.checkpoint import save_prior
-from smp_gym.prior.denoiser import Denoiser, DenoiserCfg
+from smp_gym.prior.config import PretrainCfg
+from smp_gym.prior.denoiser import Denoiser
 from smp_gym.prior.schedule import DdpmSchedule
-
-
-@dataclass(frozen=True, kw_only=True)
-class PretrainCfg:
-    """Optimization settings; defaults follow the reference (§2.4) except where noted."""
-
-    model: DenoiserCfg = field(default_factory=DenoiserCfg)
-    """Denoiser architecture (feature_dim/window are taken from the data)."""
-    steps: int = 10_000
-    """Optimizer steps."""
-    batch_size: int = 1024
-    """Windows per step (each replicated ``noise_samples`` times with independent t, ε)."""
-    noise_samples: int = 10
-    """(t, ε) draws per window per step (the reference's K = 10)."""
-    lr: float = 3e-4
-    weight_decay: float = 1e-4
-    max_grad_norm: float = 1.0
-    """Global grad-norm clip (0 disables)."""
-    num_timesteps: int = 50
-    """Diffusion steps T of the cosine schedule."""
-    ema_decay: float = 0.0
-    """EMA of the weights (0 disables; the shipped reference priors used none)."""
-    focus_max_t: int = 0
-    """If > 0, draw half of the training timesteps from [0, focus_max_t] instead of [0, T): more
-    training where the reward scores (K = 8, 15, 22). 0 = uniform (the reference)."""
-    lr_final_frac: float = 1.0
-    """Cosine-decay the learning rate to lr·lr_final_frac over ``steps`` (1 = constant, the reference)."""
-    eval_every: int = 250
-    """Held-out loss / log interval in steps."""
-    save_every: int = 1000
-    """Training checkpoint interval in steps."""
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        for name in (
-            "steps",
-            "batch_size",
-            "noise_samples",
-            "num_timesteps",
-            "eval_every",
-            "save_every",
-        ):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"PretrainCfg.{name}: received {getattr(self, name)}; need >= 1.")
-        if self.lr <= 0:
-            raise ConfigError(f"PretrainCfg.lr: received {self.lr}; need > 0.")
-        if not 0.0 < self.lr_final_frac <= 1.0:
-            raise ConfigError(
-                f"PretrainCfg.lr_final_frac: received {self.lr_final_frac}; need (0, 1]."
-            )
-        if not 0 <= self.focus_max_t < self.num_timesteps:
-            raise ConfigError(f"PretrainCfg.focus_max_t: received {self.focus_max_t}; need [0, T).")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ConfigError(f"PretrainCfg.ema_decay: received {self.ema_decay}; need [0, 1).")
 
 
 def diffusion_loss(
