@@ -14,12 +14,12 @@ import json as jsonlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import tyro
 from tyro.conf import Positional
 
-from smp_gym.prior.config import PretrainCfg
+from smp_gym.tools.pretrain import PretrainRun
 
 
 # ---------------------------------------------------------------------------------- tasks
@@ -73,55 +73,14 @@ def data_features(
 
 
 # ------------------------------------------------------------------------------- pretrain
-def pretrain(
-    motions: list[Path],
-    out: Path,
-    cfg: PretrainCfg = PretrainCfg(),  # noqa: B008 (frozen)
-    holdout: tuple[str, ...] = (),
-    include: tuple[str, ...] = (),
-    exclude: tuple[str, ...] = (),
-    holdout_tail: float = 0.0,
-    mirror: bool = True,
-    stride: int = 1,
-    norm_stats: Path | None = None,
-    run_dir: Path | None = None,
-    resume: bool = False,
-    device: str = "auto",
-) -> None:
+def pretrain(run: Annotated[PretrainRun, tyro.conf.arg(name="")]) -> None:
     """Pretrain a motion prior (L1 ε-prediction) and write it as .safetensors.
 
-    Args:
-        motions: Motion files or folders.
-        out: Output prior (.safetensors): the checkpoint with the lowest held-out loss (early
-            stopping); the last weights go to OUT.last.safetensors.
-        holdout: Clip names (file stems) kept out of training and used for validation.
-        include: Glob patterns of clip names to train on (all if empty).
-        exclude: Glob patterns of clip names to skip.
-        holdout_tail: Also hold out the last fraction of every training clip (for one-clip priors).
-        mirror: Add left/right mirrored copies of the training clips.
-        norm_stats: q_low/q_high from a feature file (`smp-gym data features`) or fit on every
-            clip of a motion folder (default: fit on the training windows).
-        run_dir: Logs and resumable checkpoint (default: OUT_run/ next to OUT).
-        resume: Continue from RUN_DIR/last.pt.
-    """
-    from smp_gym.prior.train import run_pretrain
+    Every flag is a field of ``smp_gym.tools.pretrain.PretrainRun`` (``--cfg.*``: its
+    ``PretrainCfg``); prints the run's summary as JSON."""
+    from smp_gym.tools.pretrain import run_pretrain
 
-    result = run_pretrain(
-        motions=motions,
-        out=out,
-        cfg=cfg,
-        holdout=holdout,
-        include=include,
-        exclude=exclude,
-        mirror=mirror,
-        stride=stride,
-        norm_stats=norm_stats,
-        run_dir=run_dir,
-        resume=resume,
-        device=device,
-        holdout_tail=holdout_tail,
-    )
-    print(jsonlib.dumps(result, indent=2))
+    print(jsonlib.dumps(run_pretrain(run), indent=2))
 
 
 # ---------------------------------------------------------------------------------- prior
@@ -216,7 +175,7 @@ def prior_eval(
 def _eval_windows(motions, clips, layout, stride):
     from smp_gym.motion.dataset import build_windows
     from smp_gym.motion.io import load_motions
-    from smp_gym.prior.train import select_clips
+    from smp_gym.tools.pretrain import select_clips
 
     loaded = load_motions(motions, layout)
     if clips:

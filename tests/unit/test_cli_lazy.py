@@ -27,7 +27,14 @@ def _imported(*argv: str) -> tuple[set[str], subprocess.CompletedProcess]:
 
 @pytest.mark.parametrize(
     "argv",
-    [("tasks",), ("--help",), ("prior", "--help"), ("data", "--help"), ("check", "--help")],
+    [
+        ("tasks",),
+        ("--help",),
+        ("prior", "--help"),
+        ("data", "--help"),
+        ("check", "--help"),
+        ("pretrain", "--help"),
+    ],
     ids=" ".join,
 )
 def test_command_imports_no_torch_or_simulator(argv):
