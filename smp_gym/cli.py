@@ -421,8 +421,10 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> None:
     """Parse only the chosen command's signature: ``smp-gym tasks`` and ``smp-gym --help`` never
     resolve another command's annotations, so nothing heavy (torch, mjlab) is imported for them."""
+    from smp_gym import triton_guard
     from smp_gym.errors import SmpGymError
 
+    triton_guard.install()  # commands render (play, prior sample) or load mujoco (pretrain's FK)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in GROUPS:
