@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from gymnasium.vector import AutoresetMode
 
+from smp_gym.episodes import episode_info, step_metrics
 from smp_gym.errors import ConfigError
 
 EPISODE_KEYS = (
@@ -24,15 +25,15 @@ def scalar_logs(info: dict) -> dict[str, torch.Tensor]:
         "SMP / r_smp": info["smp_reward"].mean(),
         "SMP / SDS error": info["sds_error"].mean(),
     }
-    for k, v in info.get("metrics", {}).items():
+    for k, v in step_metrics(info).items():
         logs[f"Task / {k}"] = v.float().mean()
-    if "final_info" in info:
-        done, fin = info["_final_info"], info["final_info"]
+    if "_smp_episode/length" in info:
+        done, fin = info["_smp_episode/length"], episode_info(info)
         for k in EPISODE_KEYS:
-            logs[f"Episode / {k}"] = fin[k][done].float().mean()
+            logs[f"Episode / {k}"] = fin[k.removeprefix("episode_")][done].float().mean()
         logs["Episode / terminated fraction"] = fin["terminated"][done].float().mean()
-        for k, v in fin["metrics"].items():
-            logs[f"Episode / {k}"] = v[done].float().mean()
+        for k in set(fin) - {k.removeprefix("episode_") for k in EPISODE_KEYS} - {"terminated"}:
+            logs[f"Episode / {k}"] = fin[k][done].float().mean()
     return logs
 
 

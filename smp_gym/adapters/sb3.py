@@ -56,9 +56,9 @@ class SmpSb3VecEnv(VecEnv):
         dones = _np(terminated | truncated)
         infos: list[dict] = [{} for _ in range(self.num_envs)]
         if "final_obs" in info:
-            final_obs, fin = _np(info["final_obs"]), info["final_info"]
+            final_obs = _np(info["final_obs"])
             term, trunc = _np(terminated), _np(truncated)
-            ret, length = _np(fin["episode_return"]), _np(fin["episode_length"])
+            ret, length = _np(info["smp_episode/return"]), _np(info["smp_episode/length"])
             now = time.time()
             for i in np.flatnonzero(dones):
                 infos[i] = {

@@ -40,7 +40,7 @@ class DenoiserCfg:
 
 @dataclass(frozen=True, kw_only=True)
 class PretrainCfg:
-    """Optimization settings; defaults follow the reference (§2.4) except where noted."""
+    """Optimization settings; defaults follow the reference (docs/reference.md#pretraining) except where noted."""
 
     model: DenoiserCfg = field(default_factory=DenoiserCfg)
     """Denoiser architecture (feature_dim/window are taken from the data)."""

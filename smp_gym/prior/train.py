@@ -1,4 +1,5 @@
-"""The pure pretraining step: L1 ε-prediction on normalized feature windows (SEED_SPEC §2.4).
+"""The pure pretraining step: L1 ε-prediction on normalized feature windows
+(docs/reference.md#pretraining).
 
 :class:`DiffusionTrainer` owns the denoiser, its EMA, the optimizer, the cosine schedule and the
 ``torch.Generator`` that draws batches, timesteps and noise; :meth:`DiffusionTrainer.step` runs one

@@ -64,8 +64,8 @@ def write_json(path: Path, obj) -> None:
 
 def write_args(run_dir: Path, args, env, **resolved) -> None:
     """RUN_DIR/args.json: the script's ``Args``, the values resolved at run time (``num_envs``,
-    ``iterations``, ``device``) and the task's metric declarations (label, unit), which
-    ``smp-gym curves`` reads to title its panels."""
+    ``iterations``, ``device``), the task's metric declarations (label, unit), which
+    ``smp-gym curves`` reads to title its panels, and the env's resolved config (``env``)."""
     import dataclasses
 
     metrics = {
@@ -77,8 +77,10 @@ def write_args(run_dir: Path, args, env, **resolved) -> None:
         }
         for name, m in env.unwrapped.metric_specs.items()
     }
+    env_cfg = env.unwrapped.cfg.to_dict()  # the env's resolved config: what ran
     write_json(
-        Path(run_dir) / "args.json", {**dataclasses.asdict(args), **resolved, "metrics": metrics}
+        Path(run_dir) / "args.json",
+        {**dataclasses.asdict(args), **resolved, "metrics": metrics, "env": env_cfg},
     )
 
 
@@ -120,14 +122,14 @@ class ProgressStats:
         s[3] += info["smp_reward"].float().mean()
         s[4] += 1
         if self.error is not None:
-            s[5] += info["metrics"][self.error.name].float().mean()
-        if "final_info" in info:
-            done, fin = info["_final_info"].float(), info["final_info"]
-            s[0] += (fin["episode_return"] * done).sum()
-            s[1] += (fin["episode_length"].float() * done).sum()
+            s[5] += info[f"metric_{self.error.name}"].float().mean()
+        if "_smp_episode/length" in info:
+            done = info["_smp_episode/length"].float()
+            s[0] += (info["smp_episode/return"] * done).sum()
+            s[1] += (info["smp_episode/length"].float() * done).sum()
             s[2] += done.sum()
             if self.success is not None:
-                s[6] += (fin["metrics"][self.success.name].float() * done).sum()
+                s[6] += (info[f"smp_episode/{self.success.name}"].float() * done).sum()
 
     def postfix(self) -> dict[str, str]:
         ret, length, n, smp, steps, err, success = self._sums.tolist()
