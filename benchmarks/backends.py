@@ -44,6 +44,8 @@ class Args:
     warmup: int = 3
     repeats: int = 3
     seed: int = 0
+    gsi_pool: int = 64
+    """GSI pool size of both envs (small: building it is not what is measured)."""
     out: Path | None = None
     """Also write the results as JSON."""
 
@@ -57,7 +59,7 @@ def _rate(fn, n: int, steps: int) -> float:
 
 def bench_count(args: Args, n: int) -> dict:
     """Medians of env-steps/s per configuration at ``n`` envs."""
-    common = dict(num_envs=n, device="cpu", seed=args.seed, gsi={"pool_size": 256})
+    common = dict(num_envs=n, device="cpu", seed=args.seed, gsi={"pool_size": args.gsi_pool})
     envs = {"warp": gymnasium.make_vec(args.task, backend="warp", **common)}
     native = gymnasium.make_vec(
         args.task, backend="native", num_threads=max(args.threads), **common
@@ -94,23 +96,22 @@ def bench_count(args: Args, n: int) -> dict:
 
 def main(args: Args) -> dict:
     result = {"machine": machine(), "load_before": os.getloadavg(), "task": args.task, "runs": {}}
-    rows = []
-    for n in args.num_envs:
+    print("| envs | measure | warp env-steps/s | native threads | native env-steps/s | ratio |")
+    print("|---|---|---|---|---|---|", flush=True)
+    for n in args.num_envs:  # rows and JSON after each count: a long run keeps what it measured
         med = bench_count(args, n)
         result["runs"][n] = med
         for kind in ("physics", "env step"):
             warp = med[f"warp | {kind}"]
             for k in args.threads:
                 nat = med[f"native x{k} | {kind}"]
-                rows.append(f"| {n} | {kind} | {warp:.0f} | {k} | {nat:.0f} | {nat / warp:.1f}x |")
-        print(f"{n} envs done; load {os.getloadavg()[0]:.1f}", flush=True)
-    result["load_after"] = os.getloadavg()
-    print("| envs | measure | warp env-steps/s | native threads | native env-steps/s | ratio |")
-    print("|---|---|---|---|---|---|")
-    print("\n".join(rows))
-    print(f"load average before {result['load_before']}, after {result['load_after']}")
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=1) + "\n")
+                print(f"| {n} | {kind} | {warp:.0f} | {k} | {nat:.0f} | {nat / warp:.1f}x |")
+        result["load_after"] = os.getloadavg()
+        print(
+            f"load average before {result['load_before']}, now {result['load_after']}", flush=True
+        )
+        if args.out:
+            args.out.write_text(json.dumps(result, indent=1) + "\n")
     return result
 
 
