@@ -56,6 +56,8 @@ OUTPUTS = (
 )  # fmt: skip
 """Derived quantities published to the task layer after every native call: what mjlab's
 entities, sensors and terms read (other Warp data fields are not refreshed on this backend)."""
+NOT_LIGHT = ("qacc", "actuator_force", "qfrc_actuator", "ten_velocity")
+"""Outputs the light forward does not compute: kept as they were (as Warp's light forward)."""
 CONTACT_CAPACITY = 256
 """Contacts kept per world for the native self-collision check (G1 on a plane: ~15)."""
 
@@ -74,6 +76,10 @@ def _light(m: mujoco.MjModel, d: mujoco.MjData) -> None:
 
 
 _OPS = {"step": mujoco.mj_step, "forward": mujoco.mj_forward, "light": _light}
+
+
+def _light_out(name: str) -> bool:
+    return name not in NOT_LIGHT
 
 
 def _flat(t: torch.Tensor, n: int) -> np.ndarray:
@@ -189,13 +195,17 @@ class NativeSimulation(Simulation):
         if self.num_threads > 1 and self._pool is None:
             self._pool = ThreadPoolExecutor(self.num_threads - 1, thread_name_prefix="smp-native")
         self._ncon, self._cgeom = self.ncon.numpy(), self.contact_geom.numpy()
+        self._sensordata = view["sensordata"]
         self._ready = True
 
     def _thread_objects(self, m: mujoco.MjModel):
         tm = copy.deepcopy(m)
         d = mujoco.MjData(tm)
         patch = [(getattr(tm, f).reshape(-1), src) for f, src in self._fields]
-        outs = [(getattr(d, k).reshape(-1), dst) for k, dst in self._outputs]
+        outs = {
+            op: [(getattr(d, k).reshape(-1), dst) for k, dst in self._outputs if keep(k)]
+            for op, keep in (("step", bool), ("forward", bool), ("light", _light_out))
+        }
         return tm, d, patch, outs
 
     def _load(self) -> np.ndarray:
@@ -214,14 +224,11 @@ class NativeSimulation(Simulation):
         if not self._ready:
             self._setup()
         ok = self._load()
-        fn = _OPS[op]
         if self._pool is None:
-            self._chunk(fn, op == "step", ok, *self._chunks[0])
+            self._chunk(op, ok, *self._chunks[0])
         else:
-            futures = [
-                self._pool.submit(self._chunk, fn, op == "step", ok, *c) for c in self._chunks[1:]
-            ]
-            self._chunk(fn, op == "step", ok, *self._chunks[0])
+            futures = [self._pool.submit(self._chunk, op, ok, *c) for c in self._chunks[1:]]
+            self._chunk(op, ok, *self._chunks[0])
             for f in futures:
                 f.result()
         if op == "step":
@@ -230,18 +237,24 @@ class NativeSimulation(Simulation):
                 np.copyto(v, s)
                 np.copyto(pub, v)
 
-    def _chunk(self, fn, stepping: bool, ok: np.ndarray, t: int, lo: int, hi: int) -> None:
+    def _chunk(self, op: str, ok: np.ndarray, t: int, lo: int, hi: int) -> None:
+        """Worlds ``lo:hi`` on thread ``t``'s model and data."""
         m, d, patch, outs = self._threads[t]
-        ncon, cgeom = self._ncon, self._cgeom
+        fn, outs, stepping, light = _OPS[op], outs[op], op == "step", op == "light"
+        ncon, cgeom, sensors = self._ncon, self._cgeom, self._sensordata
         for i in range(lo, hi):
             if not ok[i]:
                 continue  # a non-finite world stays as written (as Warp's NaN would)
             for dst, src in patch:
                 dst[:] = src[i if src.shape[0] > 1 else 0]
             mujoco.mj_setState(m, d, self._in[i], self._spec_in)
+            if light:
+                d.sensordata[:] = sensors[i]  # acceleration sensors keep this world's values
             fn(m, d)
             for src, dst in outs:
                 dst[i] = src
+            if light:
+                continue  # no collision detection: the contacts stay those of the last step
             n = min(d.ncon, CONTACT_CAPACITY)
             ncon[i] = d.ncon
             if n:

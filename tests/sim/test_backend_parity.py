@@ -188,6 +188,12 @@ def test_contacts_and_self_collisions_are_counted_per_world_as_on_warp():
 
     envs = {b: make("SmpSteeringG1-v0", b, gsi={"init": "default"}) for b in ("warp", "native")}
     lockstep(envs, lambda e: e.reset(seed=0))
+    lockstep(envs, lambda e: e.step(0.3 * torch.ones(2, 29)))
+    sim = envs["native"].unwrapped.sim.sim
+    kept = (sim.data.qacc.clone(), sim.data.actuator_force.clone(), sim.ncon.clone())
+    sim.light_forward()  # no solver, no collision: each world keeps its own of these
+    assert torch.equal(sim.data.qacc, kept[0]) and torch.equal(sim.data.actuator_force, kept[1])
+    assert torch.equal(sim.ncon, kept[2])
     found = {}
     for k, e in envs.items():
         fall_and_cross(e)  # env 1: crossed legs in the air
