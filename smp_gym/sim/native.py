@@ -292,7 +292,8 @@ def check_supported(env_cfg) -> None:
 def self_contacts(sim: NativeSimulation, counted: torch.Tensor) -> torch.Tensor:
     """Contacts per world whose two geoms are both ``counted`` (a [ngeom] bool mask), from the
     native contact lists of the last step. Shape: [num_envs] int."""
-    geom = sim.contact_geom.long()  # [N, C, 2], -1 past ncon
+    most = int(sim.ncon.max()) if sim.num_envs else 0  # CPU tensors: no device sync
+    geom = sim.contact_geom[:, : min(most, CONTACT_CAPACITY)]  # [N, C, 2], -1 past ncon
     live = geom[..., 0] >= 0
-    hit = live & counted[geom[..., 0].clamp_min(0)] & counted[geom[..., 1].clamp_min(0)]
-    return hit.sum(dim=-1)
+    pair = geom.clamp_min(0).long()
+    return (live & counted[pair[..., 0]] & counted[pair[..., 1]]).sum(dim=-1)
