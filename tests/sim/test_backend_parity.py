@@ -186,7 +186,9 @@ def test_written_states_give_the_same_observations_rewards_features_and_terminat
 def test_contacts_and_self_collisions_are_counted_per_world_as_on_warp():
     from smp_gym.sim.g1 import self_collision
 
-    envs = {b: make("SmpSteeringG1-v0", b, gsi={"init": "default"}) for b in ("warp", "native")}
+    # one thread steps both worlds on one MjData: what one world leaves there must not leak
+    overrides = {"gsi": {"init": "default"}, "num_threads": 1}
+    envs = {b: make("SmpSteeringG1-v0", b, **overrides) for b in ("warp", "native")}
     lockstep(envs, lambda e: e.reset(seed=0))
     lockstep(envs, lambda e: e.step(0.3 * torch.ones(2, 29)))
     sim = envs["native"].unwrapped.sim.sim
