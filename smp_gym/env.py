@@ -166,10 +166,11 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         done_ids = done.nonzero().squeeze(-1)  # the step's one host sync: info keys depend on it
         if len(done_ids) == 0:
             return obs, state
+        step_info = dict(info)  # SAME_STEP's final_info: the step's own keys, as SyncVectorEnv
         for key, value in self.episodes.final(terminated).items():  # "smp_episode/<stat>"
             info[key], info["_" + key] = value, done
         if self.autoreset_mode is AutoresetMode.SAME_STEP:
-            info["final_info"], info["_final_info"] = dict(info), done  # the step's info
+            info["final_info"], info["_final_info"] = step_info, done
             info["final_obs"], info["_final_obs"] = obs.clone(), done
             return self._reset_into(done, done_ids, obs, state)
         self._pending, self._has_pending = self._pending | done, True  # NEXT_STEP, DISABLED

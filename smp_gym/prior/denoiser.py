@@ -1,4 +1,5 @@
-"""The DiT-style ε-predictor of SEED_SPEC §2.1, with the reference's state-dict key names.
+"""The DiT-style ε-predictor of docs/reference.md#denoiser, with the reference's state-dict key
+names.
 
 x_t [B, W, F] and integer timesteps t [B] -> predicted noise [B, W, F]:
 1x1-conv residual -> bias-free projection -> + sinusoidal positions -> N blocks of

@@ -35,7 +35,7 @@ def test_spaces_rewards_and_autoreset_contract(env_id):
         assert reward.shape == terminated.shape == truncated.shape == (2,)
         assert terminated.dtype == truncated.dtype == torch.bool and reward.dtype == torch.float32
         assert torch.isfinite(reward).all()
-        # product mode, the default (SEED_SPEC §4.6): reward = task × r_smp, both in [0, 1]
+        # product mode, the default (docs/reference.md#reward-composition): reward = task × r_smp, both in [0, 1]
         assert torch.allclose(reward, info["task_reward"] * info["smp_reward"])
         assert ((info["task_reward"] >= 0) & (info["task_reward"] <= 1)).all()
         assert ((info["smp_reward"] > 0) & (info["smp_reward"] <= 1)).all()
