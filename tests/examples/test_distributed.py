@@ -95,3 +95,32 @@ def test_skrl_two_ranks_share_normalizers_weights_and_one_run_dir(tmp_path):
     for module in ("policy", "value"):
         for key, value in r0["final"][module].items():
             assert torch.equal(value, r1["final"][module][key]), (module, key)
+
+
+def _run_dir_rank(rank: int, out: str, port: int) -> None:
+    import os
+    import time
+
+    import torch.distributed as dist
+
+    from smp_gym.tools import training
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    time.strftime = lambda fmt: f"stamp-of-rank-{rank}"  # the ranks' clocks disagree
+    run = training.make_run_dir(Path(out), "Task", "lib")
+    Path(out, f"rank{rank}.txt").write_text(str(run))
+    dist.destroy_process_group()
+
+
+def test_run_dir_is_created_by_rank_0_only_and_shared(tmp_path):
+    """Two gloo ranks whose time stamps differ: one run folder (rank 0's), both ranks get its
+    path (before, each rank made its own ``<task>_<library>_<time>`` folder)."""
+    import torch.multiprocessing as mp
+
+    out = tmp_path / "runs"
+    out.mkdir()
+    mp.spawn(_run_dir_rank, args=(str(out), 29547), nprocs=2)
+    assert [p.name for p in out.iterdir() if p.is_dir()] == ["Task_lib_stamp-of-rank-0"]
+    paths = {(out / f"rank{r}.txt").read_text() for r in (0, 1)}
+    assert paths == {str(out / "Task_lib_stamp-of-rank-0")}
