@@ -96,6 +96,10 @@ def _count_mjlab(task: str) -> tuple[SyncCounter, int]:
     return syncs, resets
 
 
+def _ours(event) -> bool:
+    return event.origin == "ours" or (event.caller or "").startswith("envs/")
+
+
 @pytest.mark.parametrize("task", IDS)
 def test_step_adds_at_most_one_sync_to_mjlabs_own_step(task):
     env = _smp_env(task)
@@ -118,9 +122,12 @@ def test_step_adds_at_most_one_sync_to_mjlabs_own_step(task):
         f"{launches.eager / STEPS:.0f} Warp launches/step\n"
         f"smp: {dict(syncs.by_site())}\nmjlab: {dict(mjlab.by_site())}"
     )
+    print(report)
     assert ended >= 1 and mjlab_resets >= 1, report  # both paths exercised their resets
-    ours = [e for e in syncs.events if e.origin == "ours" and CPU_ONLY not in e.site]
-    assert len(ours) <= STEPS, report  # our own lines: at most one sync per step
+    # our own lines, and mjlab helpers called from our task code (envs/*.py runs inside
+    # mjlab's step, so mjlab's own count includes it): at most one sync per step
+    ours = [e for e in syncs.events if _ours(e) and CPU_ONLY not in e.site]
+    assert len(ours) <= STEPS, report
     assert smp <= mjlab.total + STEPS, report  # ...and in total, mjlab's own + one per step
 
 
