@@ -3,9 +3,9 @@ syncs, and logging it with one device-to-host transfer per log interval.
 
 Per-step info (the env's contract): ``task_reward``, ``smp_reward``, ``sds_error`` and one
 ``metric_<name>`` per task metric, each ``[num_envs]``; on a step where episodes end,
-``info["smp_episode"]`` (``return``, ``length``, ``task_return``, ``smp_reward``, ``sds_error``,
-``terminated`` and each metric by name, each ``[num_envs]``) with the mask
-``info["_smp_episode"]``. Nothing here indexes with a boolean mask (``x[mask]`` runs ``nonzero``,
+``info["smp_episode/<stat>"]`` (``return``, ``length``, ``task_return``, ``smp_reward``,
+``sds_error``, ``terminated`` and each metric by name, each ``[num_envs]``) with Gymnasium's
+masks ``info["_smp_episode/<stat>"]``. Nothing here indexes with a boolean mask (``x[mask]`` runs ``nonzero``,
 a host sync): ended episodes are averaged as ``(x * mask).sum() / mask.sum()``.
 """
 
@@ -33,6 +33,9 @@ EPISODE_LOGS = {
 }
 """Log names of the episode statistics (the metrics are logged as ``Episode / <name>``)."""
 METRIC_PREFIX = "metric_"
+EPISODE_PREFIX = "smp_episode/"
+EPISODE_MASK = "_smp_episode/length"
+"""Gymnasium's mask of ``smp_episode/length`` (every ``_smp_episode/<stat>`` is the same)."""
 _OLD_EPISODE = {"episode_" + k: k for k in ("return", "length", "task_return")}
 _OLD_EPISODE.update(episode_smp_reward="smp_reward", episode_sds_error="sds_error")
 
@@ -47,8 +50,10 @@ def step_metrics(info: dict) -> dict[str, Tensor]:
 
 def ended_episodes(info: dict) -> tuple[dict[str, Tensor], Tensor] | None:
     """(statistics by name, mask) of the episodes that ended this step, or None if none did."""
-    if "smp_episode" in info:
-        return info["smp_episode"], info["_smp_episode"]
+    if EPISODE_MASK in info:
+        n = len(EPISODE_PREFIX)
+        stats = {k[n:]: v for k, v in info.items() if k.startswith(EPISODE_PREFIX)}
+        return stats, info[EPISODE_MASK]
     if "final_info" in info and "episode_return" in info["final_info"]:  # the older form
         fin = info["final_info"]
         stats = {new: fin[old] for old, new in _OLD_EPISODE.items() if old in fin}
