@@ -76,8 +76,9 @@ def terminations(exclude: tuple[str, ...], args: Args) -> dict[str, int]:
     counts = collections.Counter()
     for _ in range(args.steps):
         env.step(torch.zeros(env.action_space.shape))
-        for name, done in env.unwrapped.sim.termination_manager._term_dones.items():
-            counts[name] += int(done.sum())
+        terms = env.unwrapped.sim.termination_manager
+        for name in terms.active_terms:
+            counts[name] += int(terms.get_term(name).sum())
     env.close()
     return dict(counts)
 

@@ -157,9 +157,7 @@ def main(args: Args) -> None:
     training.init_distributed(device)  # this rank's GPU (set_device) and group, before the env
     num_envs = args.num_envs or training.default_num_envs(device)
     iterations = args.iterations or training.default_iterations(device)
-    run_dir = (
-        training.make_run_dir(args.out, args.task, "cleanrl", args.name) if rank == 0 else None
-    )
+    run_dir = training.make_run_dir(args.out, args.task, "cleanrl", args.name)  # rank 0 makes it
     if rank == 0:
         training.write_json(
             run_dir / "args.json",

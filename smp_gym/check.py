@@ -19,6 +19,9 @@ import gymnasium
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from smp_gym import check_info
+from smp_gym.check_info import INFO_RULES
+
 RULES: dict[str, str] = {
     "vector_env": "env.unwrapped is a gymnasium.vector.VectorEnv",
     "autoreset_mode.enum": "metadata['autoreset_mode'] is an AutoresetMode instance (not a string)",
@@ -33,7 +36,8 @@ RULES: dict[str, str] = {
     "reward.batch": "rewards are a float array of shape (num_envs,)",
     "flags.batch": "terminated/truncated are bool arrays of shape (num_envs,)",
     "info.batch": "every info value (nested dicts included) has leading dim num_envs",
-    "info.masks": "every info mask '_k' is a bool array of shape (num_envs,) next to its key 'k'",
+    "info.masks": "every info mask '_k' is a bool array of shape (num_envs,) next to its key 'k' "
+    "(or the flat keys 'k/<name>' it governs)",
     "same_step.final_keys": "SAME_STEP: a step where envs end has final_obs, _final_obs, final_info, _final_info",
     "same_step.final_obs_mask": "SAME_STEP: _final_obs and _final_info equal terminated | truncated",
     "same_step.final_obs_shape": "SAME_STEP: final_obs rows of ended envs have the single obs shape and dtype",
@@ -49,6 +53,7 @@ RULES: dict[str, str] = {
     "disabled.reset_mask_validated": "DISABLED: a reset_mask of the wrong length raises an error",
     "reset.seeded": "reset(seed=s) twice returns the same observations",
     "episode_ends": "at least min_episode_ends sub-env episodes ended, so the autoreset rules ran",
+    **INFO_RULES,
 }
 
 
@@ -69,11 +74,16 @@ class CheckReport:
     steps: int
     episode_ends: int
     """Sub-env episode ends whose autoreset rules were checked."""
+    restarts_compared: int = 0
+    """NEXT_STEP: restarting envs whose reset-step obs and info were compared across two actions."""
 
     def summary(self) -> str:
+        restarts = (
+            f", {self.restarts_compared} reset steps compared" if self.restarts_compared else ""
+        )
         return (
             f"{self.autoreset_mode.value}, {self.num_envs} envs, {self.steps} steps, "
-            f"{self.episode_ends} episode ends checked"
+            f"{self.episode_ends} episode ends checked{restarts}"
         )
 
 
@@ -127,9 +137,9 @@ def _check_info(info: dict, n: int, path: str = "info") -> None:
                 f"{path}[{key!r}]: shape {arr.shape} dtype {arr.dtype}, expected ({n},) bool",
             )
             _require(
-                key[1:] in info,
+                check_info.has_key(info, key[1:]),
                 "info.masks",
-                f"{path}[{key!r}] is a mask without a key {key[1:]!r}",
+                f"{path}[{key!r}] is a mask without a key {key[1:]!r} (or {key[1:]!r}/...)",
             )
 
 
@@ -208,14 +218,8 @@ def _final_rows(final: Any, idx: np.ndarray, n: int, space: gymnasium.Space) -> 
 
 
 def _check_same_step(obs: np.ndarray, done: np.ndarray, info: dict, n: int, space) -> None:
-    if not done.any() and "final_obs" not in info:
+    if not done.any():
         return
-    for key in ("final_obs", "_final_obs", "final_info", "_final_info"):
-        _require(
-            key in info,
-            "same_step.final_keys",
-            f"envs {np.flatnonzero(done).tolist()} ended but info lacks {key!r}",
-        )
     for key in ("_final_obs", "_final_info"):
         mask = _np(info[key])
         _require(
@@ -233,9 +237,7 @@ def _check_same_step(obs: np.ndarray, done: np.ndarray, info: dict, n: int, spac
         )
 
 
-def _check_next_step(pending: np.ndarray, obs, prev, reward, term, trunc, info: dict) -> None:
-    for key in ("final_obs", "_final_obs"):
-        _require(key not in info, "next_step.no_final_obs", f"info has {key!r}")
+def _check_next_step(pending: np.ndarray, obs, prev, reward, term, trunc) -> None:
     for i in np.flatnonzero(pending):
         _require(
             reward[i] == 0 and not term[i] and not trunc[i],
@@ -296,15 +298,60 @@ def _check_reset_mask_validated(env, n: int) -> None:
     )
 
 
+def _raise(problem: check_info.Problem) -> None:
+    if problem is not None:
+        raise ContractViolation(*problem)
+
+
+def _check_reset_info(env, seed: int, steps: int, scale: float) -> int:
+    """NEXT_STEP: the reset step's obs and info against two actions (check_info.py); returns how
+    many restarting envs were compared."""
+    rng = np.random.default_rng(seed + 1)
+    plan = [_actions(env, rng, scale) for _ in range(steps)]
+    problem, compared = check_info.reset_info(env, seed, plan, _np)
+    _raise(problem)
+    return compared
+
+
+def _check_step(env, out, n: int, space, last: _Returned) -> tuple:
+    """The batch rules of one step's results; returns (obs, reward, terminated, truncated)."""
+    obs, reward, terminated, truncated, info = out
+    last.check("step()")
+    o = _check_obs("step obs", obs, n, space)
+    r = _batch("reward", reward, n, "reward.batch")
+    _require(
+        r.shape == (n,) and np.issubdtype(r.dtype, np.floating),
+        "reward.batch",
+        f"reward: shape {r.shape} dtype {r.dtype}",
+    )
+    term, trunc = (
+        _batch("terminated", terminated, n, "flags.batch"),
+        _batch("truncated", truncated, n, "flags.batch"),
+    )
+    for name, flag in (("terminated", term), ("truncated", trunc)):
+        _require(
+            flag.shape == (n,) and flag.dtype == bool,
+            "flags.batch",
+            f"{name}: shape {flag.shape} dtype {flag.dtype}",
+        )
+    _check_info(info, n)
+    return o, r, term, trunc
+
+
 def check_vector_env(
     env: gymnasium.vector.VectorEnv,
     steps: int = 50,
     seed: int = 0,
     action_scale: float = 0.3,
     min_episode_ends: int = 0,
+    episode_keys: tuple[str, ...] = ("episode", "smp_episode"),
+    nested_ok: tuple[str, ...] = ("episode",),
 ) -> CheckReport:
     """Step ``env`` ``steps`` times with seeded random actions (Box: N(0, action_scale) clipped
     to the bounds) and check every rule of :data:`RULES` that applies to its autoreset mode.
+    ``episode_keys``: the info keys of episode statistics (a dict or flat ``key/<stat>`` keys,
+    with the mask ``_key``); ``nested_ok``: the info keys that may hold a dict (default:
+    RecordEpisodeStatistics' ``episode``; every other value must be flat for TorchRL).
 
     Raises:
         ContractViolation: an ``AssertionError`` naming the broken rule (``.rule``), also when
@@ -316,48 +363,28 @@ def check_vector_env(
     env.action_space.seed(seed)
     obs, info = env.reset(seed=seed)
     first = prev = _check_obs("reset obs", obs, n, space)
-    last = _Returned(obs, first, "reset(seed)")
+    last, rules = (
+        _Returned(obs, first, "reset(seed)"),
+        check_info.InfoRules(mode, episode_keys, nested_ok),
+    )
     _check_info(info, n)
+    _raise(rules.reset(info))
     rng, pending, ends = np.random.default_rng(seed), np.zeros(n, dtype=bool), 0
-    for _ in range(steps):
-        obs, reward, terminated, truncated, info = env.step(_actions(env, rng, action_scale))
-        last.check("step()")
-        o = _check_obs("step obs", obs, n, space)
-        last = _Returned(obs, o, "step()")
-        r = _batch("reward", reward, n, "reward.batch")
-        _require(
-            r.shape == (n,) and np.issubdtype(r.dtype, np.floating),
-            "reward.batch",
-            f"reward: shape {r.shape} dtype {r.dtype}",
-        )
-        term, trunc = (
-            _batch("terminated", terminated, n, "flags.batch"),
-            _batch("truncated", truncated, n, "flags.batch"),
-        )
-        for name, flag in (("terminated", term), ("truncated", trunc)):
-            _require(
-                flag.shape == (n,) and flag.dtype == bool,
-                "flags.batch",
-                f"{name}: shape {flag.shape} dtype {flag.dtype}",
-            )
-        _check_info(info, n)
-        done = term | trunc
+    for t in range(steps):
+        out = env.step(_actions(env, rng, action_scale))
+        o, r, term, trunc = _check_step(env, out, n, space, last)
+        last, info, done = _Returned(out[0], o, "step()"), out[4], term | trunc
+        _raise(rules.step(t, done, info, _np))
         ends += int(done.sum())
         if mode is AutoresetMode.SAME_STEP:
             _check_same_step(o, done, info, n, space)
         elif mode is AutoresetMode.NEXT_STEP:
-            _check_next_step(pending, o, prev, r, term, trunc, info)
+            _check_next_step(pending, o, prev, r, term, trunc)
             pending = done
-        else:
-            for key in ("final_obs", "_final_obs"):
-                _require(
-                    key not in info,
-                    "disabled.no_final_obs",
-                    f"info has {key!r}: the env reset by itself",
-                )
-            if done.any():
-                o, last = _check_reset_mask(env, done, o, n, space, last)
+        elif done.any():
+            o, last = _check_reset_mask(env, done, o, n, space, last)
         prev = o
+    _raise(rules.finish())
     if mode is AutoresetMode.DISABLED:
         _check_reset_mask_validated(env, n)
     if ends < min_episode_ends:
@@ -372,4 +399,9 @@ def check_vector_env(
         "reset.seeded",
         f"reset(seed={seed}) returned different obs twice",
     )
-    return CheckReport(autoreset_mode=mode, num_envs=n, steps=steps, episode_ends=ends)
+    compared = (
+        _check_reset_info(env, seed, steps, action_scale) if mode is AutoresetMode.NEXT_STEP else 0
+    )
+    return CheckReport(
+        autoreset_mode=mode, num_envs=n, steps=steps, episode_ends=ends, restarts_compared=compared
+    )

@@ -232,3 +232,68 @@ def check_types(cls, values: dict, prefix: str) -> None:
             raise ConfigError(
                 f"{prefix}.{key}: received {val!r} ({type(val).__name__}); expected {shown}."
             )
+
+
+CONTROL_DT = 0.02
+"""Control period of the G1 base scene (``sim/g1.py``: 0.005 s physics x 4). A prior's frame
+period must equal it (checked at construction)."""
+AUTORESET_MODES = ("SameStep", "NextStep", "Disabled")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolvedCfg:
+    """Everything an env is built from, with every default resolved (``make_vec`` builds it;
+    ``env.cfg``). Printable, JSON-able (:meth:`to_dict`), saved with a run: what ran, not
+    what was left to defaults."""
+
+    env_id: str
+    num_envs: int
+    device: str
+    render_mode: str | None
+    autoreset_mode: str
+    """``SameStep``, ``NextStep`` or ``Disabled`` (``gymnasium.vector.AutoresetMode`` values)."""
+    task: Any
+    """The task's config dataclass (its defaults when not overridden)."""
+    prior: str
+    """Shipped prior name or ``.safetensors`` path."""
+    reward: SmpRewardCfg
+    gsi: GsiCfg
+    """With ``pool_size`` and ``refresh_count`` resolved (no None)."""
+    sim: SimCfg
+    max_episode_steps: int
+    seed: int | None
+    """As given: None leaves mjlab's (global) RNGs unseeded at construction."""
+    generator_seed: int
+    """Seed of the env's ``torch.Generator`` (SDS noise, GSI draws): ``seed``, or drawn."""
+    check_action_shape: bool
+    check_action_finite: bool
+    """One host sync per step on CUDA; on by default on CPU only (``validate_actions``)."""
+    clip_actions: bool
+    reset_nonfinite: bool
+    compile_prior: bool
+    verbose: bool
+
+    def __post_init__(self) -> None:
+        if self.num_envs < 1 or self.max_episode_steps < 1:
+            raise ConfigError(
+                f"num_envs={self.num_envs}, max_episode_steps={self.max_episode_steps}: "
+                "both must be >= 1."
+            )
+        if self.autoreset_mode not in AUTORESET_MODES:
+            raise ConfigError(
+                f"autoreset_mode: received {self.autoreset_mode!r}; use one of "
+                f"{fmt_choices(AUTORESET_MODES)}."
+            )
+        if None in (self.gsi.pool_size, self.gsi.refresh_count):
+            raise ConfigError("ResolvedCfg.gsi: pool_size and refresh_count must be resolved.")
+
+    def to_dict(self) -> dict:
+        """A JSON-able dict (the task config under ``task``, its type under ``task_type``)."""
+        out = dataclasses.asdict(self)
+        out["task_type"] = type(self.task).__name__
+        return out
+
+    def __str__(self) -> str:
+        import json
+
+        return json.dumps(self.to_dict(), indent=2, default=str)

@@ -1,17 +1,14 @@
 """SmpVectorEnv: a torch-native Gymnasium vector env of one G1 task with an SMP reward.
 
-It holds an mjlab ``ManagerBasedRlEnv`` (task reward only, ``auto_reset=False``) by composition
-and adds, every step: frame -> motion window -> ``SmpReward`` (SDS error -> ``r_smp`` -> combine
-with the task reward, SMP terminations) -> resets in the chosen Gymnasium autoreset mode, whose
-start states (``StartStates``: GSI / default pose / dataset) are drawn first, written inside
-mjlab's reset pipeline and then prime the motion window.
+It runs parts built by ``smp_gym.make.build`` from a resolved config: an mjlab
+``ManagerBasedRlEnv`` (task reward only, ``auto_reset=False``) and the ops that reset it, the
+motion window, ``SmpReward``, ``StartStates`` and ``EpisodeStats``. Every step: frame -> motion
+window -> ``SmpReward`` (SDS error -> ``r_smp`` -> combine with the task reward, SMP
+terminations) -> resets in the chosen Gymnasium autoreset mode.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-import io
 import warnings
 
 import gymnasium
@@ -21,42 +18,18 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 from torch import Tensor
 
-import smp_gym.sim  # noqa: F401 - sets MJLAB_WARP_QUIET before any mjlab import
-from smp_gym.config import SmpEnvCfg
-from smp_gym.device import resolve_device
-from smp_gym.episodes import EpisodeStats
-from smp_gym.errors import ConfigError, MotionDataError, fmt_choices
-from smp_gym.gsi import GsiPool, Plausible, StartState, StartStates, warn_implausible
-from smp_gym.motion.features import Frames
-from smp_gym.motion.window import MotionWindow
-from smp_gym.prior import checkpoint
-from smp_gym.prior.sampling import DdpmChain
+from smp_gym.config import ResolvedCfg
+from smp_gym.episodes import METRIC
+from smp_gym.errors import ConfigError
+from smp_gym.inputs import ActionCheck, check_reset_mask
 from smp_gym.registry import task_info
-from smp_gym.reward import SmpReward
-
-_MODES = {m.value: m for m in AutoresetMode}
-COMPILE_MIN_ENVS = 64
-"""``compile_prior=None`` compiles the prior's reward forward from this many envs on."""
-
-
-def autoreset_mode_from(value) -> AutoresetMode:
-    """An ``AutoresetMode`` from the enum or its string value (``"SameStep"``, ...)."""
-    if isinstance(value, AutoresetMode):
-        return value
-    if isinstance(value, str) and value in _MODES:
-        return _MODES[value]
-    names = {m.name: m for m in AutoresetMode}
-    if isinstance(value, str) and value.upper() in names:
-        return names[value.upper()]
-    raise ConfigError(
-        f"autoreset_mode: received {value!r}; use one of {fmt_choices(_MODES)} "
-        "(or gymnasium.vector.AutoresetMode.SAME_STEP / NEXT_STEP / DISABLED)."
-    )
 
 
 class SmpVectorEnv(gymnasium.vector.VectorEnv):
     """``num_envs`` copies of one task. Observations, rewards and flags are torch tensors on
-    ``device`` (actor observations; the critic's are ``state()``). See docs/env_api.md."""
+    ``device`` (actor observations; the critic's are ``state()``). See docs/env_api.md.
+    Build it with ``gymnasium.make_vec`` (``smp_gym.make``), which resolves ``cfg`` and builds
+    the parts this class assembles."""
 
     metadata = {
         "autoreset_mode": AutoresetMode.SAME_STEP,
@@ -66,214 +39,53 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
 
     def __init__(
         self,
-        task: str,
-        num_envs: int = 1,
+        cfg: ResolvedCfg,
         *,
-        cfg: SmpEnvCfg | None = None,
-        device: str | torch.device | None = None,
-        render_mode: str | None = None,
-        max_episode_steps: int | None = None,
-        autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
+        task,
+        sim,
+        ops,
+        prior,
+        reward,
+        reader,
+        start_states,
+        window,
+        episodes,
+        generator: torch.Generator,
+        action_bounds: tuple[Tensor, Tensor],
     ) -> None:
-        cfg = cfg or SmpEnvCfg()
-        if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
-            raise ConfigError(f"num_envs: received {num_envs!r}; must be an int >= 1.")
-        if render_mode not in self.metadata["render_modes"]:
-            raise ConfigError(f"render_mode: received {render_mode!r}; use None or 'rgb_array'.")
-        self.autoreset_mode = autoreset_mode_from(autoreset_mode)
+        self.cfg, self.info = cfg, task_info(cfg.env_id)
+        self.spec_task, self.task_cfg = task, cfg.task
+        self.num_envs, self.render_mode = cfg.num_envs, cfg.render_mode
+        self.device = generator.device
+        self.autoreset_mode = AutoresetMode(cfg.autoreset_mode)
         self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
-        self.info = task_info(task)
-        self.spec_task = importlib.import_module(self.info.module).TASK
-        self.task_cfg = cfg.task if cfg.task is not None else self.spec_task.cfg_type()
-        if not isinstance(self.task_cfg, self.spec_task.cfg_type):
-            raise ConfigError(
-                f"task: received {type(self.task_cfg).__name__}; {self.info.id} takes "
-                f"a {self.spec_task.cfg_type.__name__}."
-            )
-        self.cfg = cfg
-        self.num_envs, self.render_mode = num_envs, render_mode
-        self.device = resolve_device(device)
-        self._generator = torch.Generator(self.device)
-        self._generator.manual_seed(
-            cfg.seed if cfg.seed is not None else int(torch.randint(2**31, ()))
-        )
+        self.sim, self.ops, self._reader, self._generator = sim, ops, reader, generator
+        self.prior, self.layout, self.reward = prior, prior.layout, reward
+        self.start_states, self.gsi = start_states, start_states.pool
+        self.window, self.episodes = window, episodes
+        self.metric_specs, self.max_episode_steps = task.metric_specs, sim.max_episode_length
 
-        # The frozen prior and the SMP reward it defines.
-        self.prior = checkpoint.load(cfg.prior or self.info.default_prior, self.device)
-        self.layout = self.prior.layout
-        compile_prior = (
-            cfg.compile_prior if cfg.compile_prior is not None else num_envs >= COMPILE_MIN_ENVS
-        )
-        self.reward = SmpReward(
-            self.prior,
-            cfg.reward or self.info.reward,
-            self.spec_task.smp_termination(self.task_cfg),
-            compile=compile_prior,
-        )
-
-        # The simulator (our start-state writer is its last reset event), the window, start states.
-        self._staged: tuple[Tensor, StartState] | None = None
-        self.sim = self._build_sim(cfg, max_episode_steps)
-        self.window = MotionWindow(num_envs, self.layout, self.device)
-        self.start_states = self._build_start_states()
-        self.gsi = self.start_states.pool
-
-        obs_space = self.sim.single_observation_space.spaces
-        self.single_observation_space = _box(obs_space["actor"].shape)
-        self.observation_space = batch_space(self.single_observation_space, num_envs)
-        self.single_state_space = _box(obs_space["critic"].shape)
-        self.state_space = batch_space(self.single_state_space, num_envs)
-        low, high = self._sim_io.action_bounds(self.sim)
-        self._action_low, self._action_high = low.to(self.device), high.to(self.device)
+        groups = sim.single_observation_space.spaces
+        self.single_observation_space = _box(groups["actor"].shape)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.single_state_space = _box(groups["critic"].shape)
+        self.state_space = batch_space(self.single_state_space, self.num_envs)
+        low, high = action_bounds
         self.single_action_space = gymnasium.spaces.Box(
             low.cpu().numpy(), high.cpu().numpy(), dtype=np.float32
         )
-        self.action_space = batch_space(self.single_action_space, num_envs)
-        self.max_episode_steps = self.sim.max_episode_length
-        self.metric_specs = self.spec_task.metric_specs
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
 
-        self.episodes = EpisodeStats(num_envs, self.spec_task.metrics, self.device)
+        self._actions = ActionCheck(low, high, cfg=cfg)
         self._obs: Tensor | None = None
         self._state: Tensor | None = None
-        self._restart: Tensor | None = None  # NEXT_STEP: envs whose episode ended last step
-        self._ended = torch.zeros(
-            num_envs, dtype=torch.bool, device=self.device
-        )  # DISABLED: awaiting reset
+        # Envs whose episode ended and whose reset is pending: NEXT_STEP resets them in the next
+        # step(), DISABLED in reset(options={"reset_mask": ...}); SAME_STEP never leaves any.
+        # _has_pending mirrors pending.any() on the host (set where the mask is set: no sync).
+        self._pending = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
+        self._has_pending = False
         self._nonfinite_seen = torch.zeros((), dtype=torch.long, device=self.device)
-        self._nonfinite_warned = False
-        self._steps = 0
-
-    # ------------------------------------------------------------------ construction
-    def _build_sim(self, cfg: SmpEnvCfg, max_episode_steps: int | None):
-        from mjlab.envs import ManagerBasedRlEnv
-        from mjlab.managers.event_manager import EventTermCfg
-
-        from smp_gym.sim import checks
-        from smp_gym.sim import io as sim_io
-
-        self._sim_io = sim_io
-        dt = self.layout.dt
-        steps = max_episode_steps or max(
-            1, round((cfg.episode_length_s or self.info.episode_length_s) / dt)
-        )
-        # mjlab takes ceil(length / dt) steps; half a step below the target keeps float error out.
-        sim_cfg = self.spec_task.make_sim_cfg(self.task_cfg, cfg.sim, (steps - 0.5) * dt)
-        sim_cfg.scene.num_envs = self.num_envs
-        sim_cfg.seed = cfg.seed
-
-        def write_start_state(sim, env_ids: Tensor | None) -> None:
-            # A plain function (mjlab deep-copies event configs; functions copy as themselves).
-            self._write_start_state(sim, env_ids)
-
-        sim_cfg.events["smp_start_state"] = EventTermCfg(func=write_start_state, mode="reset")
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out) if not cfg.verbose else contextlib.nullcontext():
-            sim = ManagerBasedRlEnv(sim_cfg, device=str(self.device), render_mode=self.render_mode)
-        reset_terms = sim.event_manager.active_terms.get("reset", [])
-        if not reset_terms or reset_terms[-1] != "smp_start_state":
-            raise ConfigError(
-                f"mjlab reset events are {reset_terms}; 'smp_start_state' must run last "
-                "so observations see the written start state. Check cfg.events order."
-            )
-        checks.check_prior_matches_sim(
-            self.layout,
-            sim,
-            feature_dim=self.prior.model.cfg.feature_dim,
-            prior_name=f"prior {self.prior.source}",
-        )
-        self._reader = sim_io.FrameReader(sim, self.layout)
-        self._joint_ids = self._reader.joint_ids  # layout order -> the robot's joints
-        robot = sim.scene["robot"]
-        self._joint_limits = robot.data.joint_pos_limits[:, self._joint_ids].to(
-            self.device
-        )  # [N, J, 2]
-        return sim
-
-    def _build_start_states(self) -> StartStates:
-        g, robot = self.cfg.gsi, self.sim.scene["robot"]
-        pool = dataset = None
-        if g.init == "gsi":
-            limits = self._joint_limits[0]
-            check = Plausible(joint_low=limits[:, 0], joint_high=limits[:, 1])
-            size = g.pool_size or (4096 if self.device.type == "cuda" else 1024)
-            pool = GsiPool(
-                lambda n: DdpmChain(self.prior, n, self._generator),
-                size,
-                num_steps=self.prior.num_timesteps,
-                batch_size=g.batch_size,
-                refresh_interval=g.refresh_interval,
-                refresh_count=g.refresh_count or max(1, size // 4),
-                progress=size > 1024,
-                validate=lambda w: check(w, self.layout),
-            )
-            if not warn_implausible(pool, self.prior.source):
-                pool = None  # nothing usable: start from the default pose (warned)
-        elif g.init == "dataset":
-            dataset = self._load_dataset()
-        return StartStates(
-            self.layout,
-            default_root=robot.data.default_root_state.to(self.device),
-            default_joint_pos=robot.data.default_joint_pos[:, self._joint_ids].to(self.device),
-            pool=pool,
-            dataset=dataset,
-            random_heading=g.random_heading,
-            generator=self._generator,
-        )
-
-    def _load_dataset(self) -> Tensor:
-        from pathlib import Path
-
-        from smp_gym.motion import dataset
-        from smp_gym.motion import io as motion_io
-
-        src = Path(self.cfg.gsi.dataset)
-        if src.suffix == ".npz" and src.is_file():
-            try:
-                return dataset.load_windows(src)[0].windows.to(self.device)
-            except MotionDataError:  # not a feature file: a motion NPZ, loaded below
-                pass
-        clips = motion_io.load_motions(src, self.layout)
-        return dataset.build_windows(clips, self.layout).windows.to(self.device)
-
-    # ------------------------------------------------------------------ resets
-    def _write_start_state(self, sim, env_ids: Tensor | None) -> None:
-        """mjlab reset event (the last one): write the start state drawn for this reset."""
-        if env_ids is None:
-            env_ids = torch.arange(self.num_envs, device=self.device)
-        staged = self._staged
-        if staged is None or staged[0] is not env_ids:  # a reset we did not start: draw here
-            staged = (env_ids, self.start_states.sample(env_ids))
-        self._sim_io.write_init_state(sim, env_ids, staged[1].state, self._joint_ids)
-
-    def _reset_envs(self, env_ids: Tensor) -> tuple[Tensor, Tensor]:
-        """Draw start states for ``env_ids``, reset them through mjlab's reset pipeline (which
-        writes the draw), prime their motion windows from what was written and zero their
-        episode statistics. Returns the (actor, critic) observations of all envs."""
-        start = self.start_states.sample(env_ids)
-        self._staged = (env_ids, start)
-        try:
-            obs = self._sim_io.reset_envs(self.sim, env_ids)
-        finally:
-            self._staged = None
-        written = self._reader().pack()[env_ids]  # the simulator's state: joint limits applied
-        if start.frames is None:  # default pose: a still window of the state just written
-            frames = written.unsqueeze(1).expand(-1, self.layout.window, -1)
-        else:
-            frames = start.frames.clone()
-            jp = Frames.unpack(frames, self.layout).joint_pos  # a view into frames
-            limits = self._joint_limits[env_ids][:, None]
-            jp.copy_(torch.clamp(jp, limits[..., 0], limits[..., 1]))
-            frames[:, -1] = written
-        self.window.reset(env_ids, frames)
-        self.episodes.reset(env_ids)
-        return obs["actor"], obs["critic"]
-
-    def _reset_into(self, env_ids: Tensor, obs: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
-        """Reset ``env_ids`` and return copies of ``obs``/``state`` with their rows replaced."""
-        reset_obs, reset_state = self._reset_envs(env_ids)
-        obs, state = obs.clone(), state.clone()
-        obs[env_ids], state[env_ids] = reset_obs[env_ids], reset_state[env_ids]
-        return obs, state
+        self._nonfinite_warned, self._steps = False, 0
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -281,48 +93,38 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         ``seed`` seeds the simulator's RNGs and this env's generator (SDS noise, GSI draws)."""
         if seed is not None:
             self._generator.manual_seed(seed)
-            with (
-                contextlib.redirect_stdout(io.StringIO())
-                if not self.cfg.verbose
-                else contextlib.nullcontext()
-            ):
-                self.sim.seed(seed)
+            self.ops.seed(self.sim, seed)
         mask = (options or {}).get("reset_mask")
-        if mask is not None:
-            mask = self._check_reset_mask(mask)
+        mask = None if mask is None else check_reset_mask(mask, self.num_envs, self.device)
         if mask is None or self._obs is None:
             mask = torch.ones(self.num_envs, dtype=torch.bool, device=self.device)
-        ids = mask.nonzero().squeeze(-1)
-        obs, state = self._reset_envs(ids)
+        obs, state = self._reset_envs(mask.nonzero().squeeze(-1))
         if self._obs is None:
             self._obs, self._state = obs.clone(), state.clone()
         else:  # new tensors: the ones step() returned stay the caller's, untouched
-            self._obs, self._state = self._obs.clone(), self._state.clone()
-            self._obs[ids], self._state[ids] = obs[ids], state[ids]
-        self._ended &= ~mask
-        if self._restart is not None:
-            self._restart = self._restart & ~mask
+            self._obs, self._state = _replace_rows(mask, self._obs, obs, self._state, state)
+        self._pending = self._pending & ~mask
+        self._has_pending = self._has_pending and bool(self._pending.any())
         return self._obs.clone(), {}
 
     def step(self, actions):
         actions = self._prepare_actions(actions)
-        restart = self._restart  # NEXT_STEP: envs that ended last step (stepped, then reset below)
-        if restart is not None:
-            self._sim_io.defer_reset(self.sim, restart)
+        next_step = self.autoreset_mode is AutoresetMode.NEXT_STEP
+        restart = self._pending if next_step and self._has_pending else None
+        if restart is not None:  # NEXT_STEP: stepped, discarded and reset below
+            self.ops.defer_reset(self.sim, restart)
         obs_d, task_r, terminated, truncated, _ = self.sim.step(actions)
         task_r, truncated = task_r.clone(), truncated.clone()  # mjlab reuses these buffers
 
         # The SMP reward of this step's window, and SMP terminations from the same error.
-        nonfinite = self._sim_io.nonfinite_state(self.sim) if self.cfg.reset_nonfinite else None
+        nonfinite = self.ops.nonfinite(self.sim) if self.cfg.reset_nonfinite else None
         self.window.push(self._reader())
-        raw, r_smp = self.reward(
-            self.window.features(), self._generator, _valid(nonfinite, restart)
-        )
+        valid = _valid(nonfinite, restart)
+        raw, r_smp = self.reward(self.window.features(), self._generator, valid)
         reward = self.reward.combine(task_r, r_smp)
         terminated = terminated | self.reward.terminated(raw, self.sim.episode_length_buf)
         if nonfinite is not None:  # blown-up physics: terminated, reward 0, counted
-            terminated = terminated | nonfinite
-            reward = torch.where(nonfinite, torch.zeros_like(reward), reward)
+            terminated, reward = terminated | nonfinite, _zero_where(nonfinite, reward)
             self._nonfinite_seen += nonfinite.sum()
             self._warn_nonfinite()
         if self.gsi is not None:
@@ -331,16 +133,18 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         info = {"task_reward": task_r, "smp_reward": r_smp, "sds_error": raw.mean(dim=1)}
         if nonfinite is not None:
             info["nonfinite"] = nonfinite
-        if self.spec_task.metrics:
-            info["metrics"] = {m.name: m.fn(self.sim) for m in self.spec_task.metrics}
+        for m in self.spec_task.metrics:
+            info[METRIC + m.name] = m.fn(self.sim)
         self.episodes.add(reward, info)
         obs, state = obs_d["actor"], obs_d["critic"]
-        if restart is not None:  # NEXT_STEP: their first observation, reward 0, both flags False
+        if restart is not None:  # their first obs, reward 0, flags False, the reset's info:
+            # it has none of the step keys, so 0 (what SyncVectorEnv fills absent entries with)
             reward, terminated, truncated = (
-                torch.where(restart, torch.zeros_like(x), x)
-                for x in (reward, terminated, truncated)
+                _zero_where(restart, x) for x in (reward, terminated, truncated)
             )
-            obs, state = self._reset_into(restart.nonzero().squeeze(-1), obs, state)
+            info = {k: _zero_where(restart, v) for k, v in info.items()}
+            obs, state = self._reset_into(restart, restart.nonzero().squeeze(-1), obs, state)
+            self._pending, self._has_pending = torch.zeros_like(restart), False
         obs, state = self._end_episodes(terminated, truncated, obs, state, info)
         self._obs, self._state = obs, state
         return obs, reward, terminated, truncated, info
@@ -348,22 +152,40 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
     def _end_episodes(
         self, terminated: Tensor, truncated: Tensor, obs: Tensor, state: Tensor, info: dict
     ) -> tuple[Tensor, Tensor]:
-        """Report the episodes that ended (``final_info``) and reset them as the mode says:
-        SAME_STEP now (with ``final_obs``), NEXT_STEP on the next call, DISABLED never."""
+        """Report the episodes that ended (``smp_episode/*`` in every mode; Gymnasium's
+        ``final_*`` keys in SAME_STEP) and reset them as the mode says, one branch each, as
+        Gymnasium's ``SyncVectorEnv``: SAME_STEP now, NEXT_STEP next call, DISABLED never."""
         done = terminated | truncated
-        done_ids = done.nonzero().squeeze(-1)
-        self._restart = None
+        done_ids = done.nonzero().squeeze(-1)  # the step's one host sync: info keys depend on it
         if len(done_ids) == 0:
             return obs, state
-        info["final_info"], info["_final_info"] = self.episodes.final(terminated), done
+        for key, value in self.episodes.final(terminated).items():  # "smp_episode/<stat>"
+            info[key], info["_" + key] = value, done
         if self.autoreset_mode is AutoresetMode.SAME_STEP:
+            info["final_info"], info["_final_info"] = dict(info), done  # the step's info
             info["final_obs"], info["_final_obs"] = obs.clone(), done
-            return self._reset_into(done_ids, obs, state)
-        if self.autoreset_mode is AutoresetMode.NEXT_STEP:
-            self._restart = done
-        else:
-            self._ended |= done
+            return self._reset_into(done, done_ids, obs, state)
+        self._pending, self._has_pending = self._pending | done, True  # NEXT_STEP, DISABLED
         return obs, state
+
+    def _reset_envs(self, env_ids: Tensor) -> tuple[Tensor, Tensor]:
+        """Draw start states for ``env_ids``, reset them (the simulator writes the draw), prime
+        their motion windows from the draw and what was written, and zero their episode
+        statistics. Returns the (actor, critic) observations of all envs."""
+        start = self.start_states.sample(env_ids)
+        obs = self.ops.reset(self.sim, env_ids, start)
+        written = self._reader().pack()[env_ids]  # the simulator's state: joint limits applied
+        self.window.reset(env_ids, self.start_states.window_frames(start, written, env_ids))
+        self.episodes.reset(env_ids)
+        return obs["actor"], obs["critic"]
+
+    def _reset_into(
+        self, mask: Tensor, ids: Tensor, obs: Tensor, state: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """Reset the envs in ``mask`` (indices ``ids``); new ``obs``/``state`` with their rows
+        replaced by the reset observations."""
+        reset_obs, reset_state = self._reset_envs(ids)
+        return _replace_rows(mask, obs, reset_obs, state, reset_state)
 
     def state(self) -> Tensor:
         """Critic observations of the last step/reset. Shape: [num_envs, state_dim]."""
@@ -383,63 +205,16 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         # cycles hold ~250 MB of MuJoCo/Warp buffers per closed env until a full collection.
         gc.collect()
 
-    # ------------------------------------------------------------------ helpers
-    def _check_reset_mask(self, mask) -> Tensor:
-        """``reset_mask`` as a bool tensor on the env's device, or a ValueError naming it."""
-        shape = tuple(getattr(mask, "shape", ()))
-        dtype = getattr(mask, "dtype", type(mask).__name__)
-        is_bool = dtype in (torch.bool, np.bool_) or (
-            isinstance(dtype, np.dtype) and dtype == np.bool_
-        )
-        if not isinstance(mask, (Tensor, np.ndarray)) or not is_bool or shape != (self.num_envs,):
-            raise ValueError(
-                f"reset_mask: received {type(mask).__name__} of shape {shape} and dtype "
-                f"{dtype}; expected a bool numpy array or torch tensor of shape "
-                f"({self.num_envs},) (num_envs), True for the envs to reset."
-            )
-        mask = torch.as_tensor(mask, device=self.device)
-        if not bool(mask.any()):
-            raise ValueError(
-                f"reset_mask: received all False (shape ({self.num_envs},)); set True for "
-                "at least one env to reset, or pass no reset_mask to reset all."
-            )
-        return mask
-
     def _prepare_actions(self, actions) -> Tensor:
         if self._obs is None:
             raise RuntimeError("SmpVectorEnv.step() called before reset(); call env.reset() first.")
-        if self.autoreset_mode is AutoresetMode.DISABLED and bool(self._ended.any()):
-            ended = self._ended.nonzero().squeeze(-1).tolist()
+        if self.autoreset_mode is AutoresetMode.DISABLED and self._has_pending:
+            ended = self._pending.nonzero().squeeze(-1).tolist()
             raise RuntimeError(
                 f"envs {ended[:10]} ended and autoreset_mode is DISABLED: reset them with "
                 "env.reset(options={'reset_mask': mask}) before stepping again."
             )
-        try:
-            a = torch.as_tensor(actions, device=self.device, dtype=torch.float32)
-        except (TypeError, ValueError, RuntimeError, NotImplementedError) as err:
-            where = getattr(actions, "device", type(actions).__name__)
-            raise ValueError(
-                f"actions: cannot use {where} actions on {self.device} ({err}); pass a "
-                f"float tensor or array of shape ({self.num_envs}, "
-                f"{self.single_action_space.shape[0]})."
-            ) from err
-        expected = (self.num_envs, self.single_action_space.shape[0])
-        if self.cfg.validate_actions is not False:
-            if tuple(a.shape) != expected:  # host metadata: no sync
-                raise ValueError(
-                    f"actions: received shape {tuple(a.shape)}; expected {expected} "
-                    f"(num_envs, action_dim) for {self.info.id}."
-                )
-            check_finite = self.cfg.validate_actions or self.device.type == "cpu"
-            if check_finite and not bool(torch.isfinite(a).all()):
-                bad = (~torch.isfinite(a)).any(dim=1).nonzero().squeeze(-1).tolist()
-                raise ValueError(
-                    f"actions: NaN/inf values for envs {bad[:10]}; expected finite "
-                    f"actions of shape {expected}."
-                )
-        if self.cfg.clip_actions:
-            a = torch.clamp(a, self._action_low, self._action_high)
-        return a
+        return self._actions(actions)
 
     def _warn_nonfinite(self) -> None:
         """One warning once a simulation blew up (those envs were reset, reward 0). Looks at the
@@ -451,10 +226,11 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
             return
         self._nonfinite_warned = True
         warnings.warn(
-            f"{self.info.id}: the physics state of some envs became NaN/inf ({int(self._nonfinite_seen)} so "
-            "far); they were terminated, reset and given reward 0 (info['nonfinite'] marks them). "
-            "Usual causes: start states outside what the robot can reach (an undertrained prior or "
-            "narrow normalization: try gsi={'init': 'default'}) or extreme actions.",
+            f"{self.info.id}: the physics state of some envs became NaN/inf "
+            f"({int(self._nonfinite_seen)} so far); they were terminated, reset and given "
+            "reward 0 (info['nonfinite'] marks them). Usual causes: start states outside what "
+            "the robot can reach (an undertrained prior or narrow normalization: try "
+            "gsi={'init': 'default'}) or extreme actions.",
             RuntimeWarning,
             stacklevel=3,
         )
@@ -484,10 +260,8 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         self.reward.normalizer.load_state_dict(state["normalizer"])
         if self.gsi is not None and state.get("gsi"):
             self.gsi.load_state_dict(state["gsi"])
-        if "generator" in state:
-            self._generator.set_state(
-                state["generator"].cpu() if self.device.type == "cpu" else state["generator"]
-            )
+        if "generator" in state:  # set_state takes a CPU ByteTensor on every device
+            self._generator.set_state(state["generator"].to("cpu", torch.uint8))
 
     def __repr__(self) -> str:
         return (
@@ -499,12 +273,17 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
 def _valid(*drop: Tensor | None) -> Tensor | None:
     """Rows to keep in the SDS running mean: none of the ``drop`` masks set (None: keep all)."""
     masks = [d for d in drop if d is not None]
-    if not masks:
-        return None
-    out = ~masks[0]
-    for d in masks[1:]:
-        out = out & ~d
-    return out
+    return ~torch.stack(masks).any(dim=0) if masks else None
+
+
+def _zero_where(mask: Tensor, x: Tensor) -> Tensor:
+    return torch.where(mask, torch.zeros_like(x), x)
+
+
+def _replace_rows(mask: Tensor, obs: Tensor, new_obs: Tensor, state: Tensor, new_state: Tensor):
+    """New ``obs``/``state`` tensors with the rows in ``mask`` from ``new_obs``/``new_state``."""
+    m = mask.unsqueeze(-1)
+    return torch.where(m, new_obs, obs), torch.where(m, new_state, state)
 
 
 def _box(shape) -> gymnasium.spaces.Box:

@@ -20,7 +20,13 @@ import torch
 from torch import Tensor
 
 from smp_gym.errors import ConfigError
-from smp_gym.motion.features import InitState, features_to_frames, init_state_from_frames, rotate_z
+from smp_gym.motion.features import (
+    Frames,
+    InitState,
+    features_to_frames,
+    init_state_from_frames,
+    rotate_z,
+)
 from smp_gym.motion.layout import FeatureLayout
 from smp_gym.motion.rotations import quat_from_yaw, quat_mul
 
@@ -237,8 +243,10 @@ class StartStates:
         dataset: Tensor | None = None,
         random_heading: bool = False,
         generator: torch.Generator | None = None,
+        joint_limits: Tensor | None = None,
     ) -> None:
         self.layout = layout
+        self.joint_limits = joint_limits  # [N, J, 2] per env, layout joint order (None: no clamp)
         self.default_root, self.default_joint_pos = (
             default_root,
             default_joint_pos,
@@ -282,6 +290,20 @@ class StartStates:
         return StartState(
             state=init_state_from_frames(frames, self.layout.dt), frames=frames.pack()
         )
+
+    def window_frames(self, start: StartState, written: Tensor, env_ids: Tensor) -> Tensor:
+        """The motion window [n, W, D] a reset primes ``env_ids`` with: a still window of the
+        ``written`` frame [n, D] (read back from the simulator) for the default pose, else the
+        drawn window with joints clamped to the limits and ``written`` as its last frame."""
+        if start.frames is None:
+            return written.unsqueeze(1).expand(-1, self.layout.window, -1)
+        frames = start.frames.clone()
+        if self.joint_limits is not None:
+            jp = Frames.unpack(frames, self.layout).joint_pos  # a view into frames
+            limits = self.joint_limits[env_ids][:, None]
+            jp.copy_(torch.clamp(jp, limits[..., 0], limits[..., 1]))
+        frames[:, -1] = written
+        return frames
 
 
 def warn_implausible(pool: GsiPool, prior_name: str, min_fraction: float = 0.95) -> bool:

@@ -28,8 +28,8 @@ class SmpTermination:
 @dataclass(frozen=True, kw_only=True)
 class Metric:
     """A task metric: computed every step, reduced over each episode as declared (as mjlab's
-    ``MetricsTermCfg``). ``info["metrics"][name]`` holds this step's value per env,
-    ``final_info["metrics"][name]`` the episode's reduced value; ``smp-gym eval`` and
+    ``MetricsTermCfg``). ``info[f"metric_{name}"]`` holds this step's value per env,
+    ``info[f"smp_episode/{name}"]`` the episode's reduced value; ``smp-gym eval`` and
     ``smp-gym curves`` label and aggregate them from this declaration."""
 
     name: str

@@ -15,6 +15,7 @@ import torch
 from gymnasium.vector import AutoresetMode
 from torch import Tensor
 
+from smp_gym.episodes import episode_info, episode_mask, step_metrics
 from smp_gym.errors import ConfigError
 
 STEP_LOGS = {
@@ -32,34 +33,12 @@ EPISODE_LOGS = {
     "terminated": "Episode / terminated fraction",
 }
 """Log names of the episode statistics (the metrics are logged as ``Episode / <name>``)."""
-METRIC_PREFIX = "metric_"
-EPISODE_PREFIX = "smp_episode/"
-EPISODE_MASK = "_smp_episode/length"
-"""Gymnasium's mask of ``smp_episode/length`` (every ``_smp_episode/<stat>`` is the same)."""
-_OLD_EPISODE = {"episode_" + k: k for k in ("return", "length", "task_return")}
-_OLD_EPISODE.update(episode_smp_reward="smp_reward", episode_sds_error="sds_error")
-
-
-def step_metrics(info: dict) -> dict[str, Tensor]:
-    """This step's task metrics by name, each ``[num_envs]``."""
-    if "metrics" in info:  # the nested form of envs built before the flat info contract
-        return dict(info["metrics"])
-    n = len(METRIC_PREFIX)
-    return {k[n:]: v for k, v in info.items() if k.startswith(METRIC_PREFIX)}
 
 
 def ended_episodes(info: dict) -> tuple[dict[str, Tensor], Tensor] | None:
     """(statistics by name, mask) of the episodes that ended this step, or None if none did."""
-    if EPISODE_MASK in info:
-        n = len(EPISODE_PREFIX)
-        stats = {k[n:]: v for k, v in info.items() if k.startswith(EPISODE_PREFIX)}
-        return stats, info[EPISODE_MASK]
-    if "final_info" in info and "episode_return" in info["final_info"]:  # the older form
-        fin = info["final_info"]
-        stats = {new: fin[old] for old, new in _OLD_EPISODE.items() if old in fin}
-        stats.update({k: fin[k] for k in ("terminated",) if k in fin}, **fin.get("metrics", {}))
-        return stats, info["_final_info"]
-    return None
+    mask = episode_mask(info)
+    return None if mask is None else (episode_info(info), mask)
 
 
 def _terms(info: dict) -> tuple[dict[str, Tensor], dict[str, Tensor], Tensor | None]:

@@ -42,28 +42,47 @@ def spec_with_head() -> mujoco.MjSpec:
     return spec
 
 
-def self_collision(env, exclude: tuple[str, ...] = ()) -> torch.Tensor:
-    """Terminate on a contact between two robot bodies, ignoring contacts that involve a body
-    matching ``exclude`` (regexes on the robot's body names). Reads the solver's contact list
-    directly: tensor ops on the env's device, no host sync."""
-    ok = getattr(env, "_smp_self_collision_geoms", None)
-    if ok is None:
-        model = env.sim.mj_model
-        counted = []
-        for b in range(model.nbody):
-            name = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, b) or ""
-            robot, _, local = name.partition("/")
-            counted.append(robot == "robot" and not any(re.fullmatch(rx, local) for rx in exclude))
-        counted_t = torch.tensor(counted, dtype=torch.bool)
-        ok = counted_t[torch.as_tensor(model.geom_bodyid, dtype=torch.long)].to(env.device)
-        env._smp_self_collision_geoms = ok
+def self_collision_geoms(model: mujoco.MjModel, exclude: tuple[str, ...], device) -> torch.Tensor:
+    """Geoms whose contacts count as self-collision: those of robot bodies not matching any
+    ``exclude`` regex (on the robot's local body names). Shape: [ngeom] bool."""
+    counted = []
+    for b in range(model.nbody):
+        name = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, b) or ""
+        robot, _, local = name.partition("/")
+        counted.append(robot == "robot" and not any(re.fullmatch(rx, local) for rx in exclude))
+    counted_t = torch.tensor(counted, dtype=torch.bool)
+    return counted_t[torch.as_tensor(model.geom_bodyid, dtype=torch.long)].to(device)
+
+
+def self_collision_hits(env, counted: torch.Tensor) -> torch.Tensor:
+    """Envs with a live solver contact between two ``counted`` geoms. Reads the contact list
+    directly: tensor ops on the env's device, no host sync. Shape: [num_envs] bool."""
     contact = env.sim.data.contact
     geom = contact.geom.long()
     live = torch.arange(geom.shape[0], device=geom.device) < env.sim.data.nacon.long()
-    hit = live & ok[geom[:, 0].clamp_min(0)] & ok[geom[:, 1].clamp_min(0)]
+    hit = live & counted[geom[:, 0].clamp_min(0)] & counted[geom[:, 1].clamp_min(0)]
     found = torch.zeros(env.num_envs, dtype=torch.int32, device=geom.device)
     found.index_add_(0, contact.worldid.long().clamp(0, env.num_envs - 1), hit.int())
     return found > 0
+
+
+def self_collision(env, exclude: tuple[str, ...] = ()) -> torch.Tensor:
+    """Terminate on a contact between two robot bodies, ignoring contacts that involve a body
+    matching ``exclude`` (regexes on the robot's body names). One-off form (builds the geom mask
+    each call); the termination term is :class:`SelfCollision`, which builds it once."""
+    return self_collision_hits(env, self_collision_geoms(env.sim.mj_model, exclude, env.device))
+
+
+class SelfCollision:
+    """mjlab termination term (a class: mjlab instantiates it once with its cfg and env) that
+    holds the geom mask of :func:`self_collision`, so no state is stored on mjlab's env."""
+
+    def __init__(self, cfg: TerminationTermCfg, env) -> None:
+        exclude = tuple(cfg.params.get("exclude", ()))
+        self.counted = self_collision_geoms(env.sim.mj_model, exclude, env.device)
+
+    def __call__(self, env, exclude: tuple[str, ...] = ()) -> torch.Tensor:
+        return self_collision_hits(env, self.counted)
 
 
 def base_cfg(
@@ -156,7 +175,7 @@ def base_cfg(
     terminations = {"time_out": TerminationTermCfg(func=envs_mdp.time_out, time_out=True)}
     if self_collision_termination:
         terminations["self_collision"] = TerminationTermCfg(
-            func=self_collision, params={"exclude": tuple(sim.self_collision_exclude)}
+            func=SelfCollision, params={"exclude": tuple(sim.self_collision_exclude)}
         )
     if min_base_height is not None:
         terminations["base_too_low"] = TerminationTermCfg(

@@ -58,13 +58,6 @@ def write_init_state(
     robot.write_joint_state_to_sim(jp, state.joint_vel, joint_ids=joint_ids, env_ids=env_ids)
 
 
-def defer_reset(env, mask: Tensor) -> None:
-    """Let envs that ended (``auto_reset=False`` marks them reset-pending) take one more step
-    before their reset: the NEXT_STEP autoreset mode steps them, discards that step and resets
-    them afterwards. Tensor op only (mjlab 1.6's ``_manual_reset_pending``)."""
-    env._manual_reset_pending &= ~mask
-
-
 def root_pos_from_qpos(robot) -> Tensor:
     """Root position straight from qpos: valid right after a reset write, before forward()."""
     return robot.data.data.qpos[:, robot.data.indexing.free_joint_q_adr[:3]]
@@ -92,31 +85,32 @@ def action_bounds(env, term: str = "joint_pos") -> tuple[Tensor, Tensor]:
     return torch.minimum(low, high), torch.maximum(low, high)
 
 
-def light_forward(sim) -> None:
-    """Refresh what observations read (kinematics, COM velocities, position/velocity sensors)
-    without collision detection, constraints or the solver: ~50x cheaper than ``forward()``
-    on CPU. The next ``mj_step`` starts with a full forward anyway."""
-    import mujoco_warp as mjwarp
-    import warp as wp
+class StartStateWriter:
+    """The simulator's last reset event: writes the start state drawn for this reset. Built
+    before the simulator (its event list is fixed at construction) and bound to the env's
+    ``StartStates`` and joint order once the simulator exists (:meth:`bind`)."""
 
-    with wp.ScopedDevice(sim.wp_device):
-        mjwarp.fwd_kinematics(sim.wp_model, sim.wp_data)
-        mjwarp.com_vel(sim.wp_model, sim.wp_data)
-        mjwarp.sensor_pos(sim.wp_model, sim.wp_data)
-        mjwarp.sensor_vel(sim.wp_model, sim.wp_data)
+    def __init__(self) -> None:
+        self.start_states = None
+        self.joint_ids: Tensor | None = None
+        self.staged: tuple[Tensor, object] | None = None
 
+    def bind(self, start_states, joint_ids: Tensor) -> None:
+        self.start_states, self.joint_ids = start_states, joint_ids
 
-def reset_envs(env, env_ids: Tensor) -> dict:
-    """``ManagerBasedRlEnv.reset(env_ids=...)`` (mjlab 1.6) with :func:`light_forward` in place of
-    the full ``forward()``, which would otherwise cost a fifth of an env step on every step that
-    resets an env. Reset events (our start-state writer last), manager resets and the
-    observation backfill run exactly as in mjlab; a sim test pins the observations to mjlab's."""
-    env.extras["log"] = dict()
-    env._reset_idx(env_ids)
-    env.scene.write_data_to_sim()
-    light_forward(env.sim)
-    env.command_manager.compute(dt=0.0, env_ids=env_ids)
-    env.sim.sense()
-    env.obs_buf = env.observation_manager.compute(update_history=True, env_ids=env_ids)
-    env.recorder_manager.record_post_reset(env_ids)
-    return env.obs_buf
+    def event(self):
+        """The reset event function (a plain function: mjlab deep-copies event configs, and a
+        function copies as itself)."""
+
+        def write_start_state(sim, env_ids: Tensor | None) -> None:
+            self(sim, env_ids)
+
+        return write_start_state
+
+    def __call__(self, env, env_ids: Tensor | None) -> None:
+        if env_ids is None:
+            env_ids = torch.arange(env.num_envs, device=env.device)
+        staged = self.staged
+        if staged is None or staged[0] is not env_ids:  # a reset we did not start: draw here
+            staged = (env_ids, self.start_states.sample(env_ids))
+        write_init_state(env, env_ids, staged[1].state, self.joint_ids)

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from smp_gym.episodes import episode_info
 from smp_gym.errors import ConfigError
 
 FORMAT = "smp_gym.policy/1"
@@ -158,20 +159,12 @@ def evaluate(
     while len(rows) < episodes and steps < limit:
         obs, _, terminated, truncated, info = env.step(policy(obs))
         steps += 1
-        if "final_info" in info:
-            fin = info["final_info"]
-            for i in info["_final_info"].nonzero().flatten().tolist():
-                rows.append(
-                    {
-                        "return": float(fin["episode_return"][i]),
-                        "length": int(fin["episode_length"][i]),
-                        "smp_reward": float(fin["episode_smp_reward"][i]),
-                        "sds_error": float(fin["episode_sds_error"][i]),
-                        "task_return": float(fin["episode_task_return"][i]),
-                        "terminated": bool(terminated[i]),
-                        **{k: float(v[i]) for k, v in fin.get("metrics", {}).items()},
-                    }
-                )
+        if "_smp_episode/length" in info:
+            fin = episode_info(info)
+            for i in info["_smp_episode/length"].nonzero().flatten().tolist():
+                row = {k: float(v[i]) for k, v in fin.items()}
+                row.update(length=int(fin["length"][i]), terminated=bool(terminated[i]))
+                rows.append(row)
     env.close()
     return summarize(bundle["task"], rows[:episodes], u.metric_specs, u.sim.step_dt)
 

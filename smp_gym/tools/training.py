@@ -173,21 +173,18 @@ class ProgressStats:
         self._last = {"return": "-", "len": "-"}
 
     def update(self, info: dict) -> None:
-        from smp_gym.adapters.common import ended_episodes, step_metrics
-
         s = self._sums
         s[3] += info["smp_reward"].float().mean()
         s[4] += 1
         if self.error is not None:
-            s[5] += step_metrics(info)[self.error.name].float().mean()
-        ended = ended_episodes(info)
-        if ended is not None:
-            stats, done = ended[0], ended[1].float()
-            s[0] += (stats["return"] * done).sum()
-            s[1] += (stats["length"].float() * done).sum()
+            s[5] += info[f"metric_{self.error.name}"].float().mean()
+        if "_smp_episode/length" in info:
+            done = info["_smp_episode/length"].float()
+            s[0] += (info["smp_episode/return"] * done).sum()
+            s[1] += (info["smp_episode/length"].float() * done).sum()
             s[2] += done.sum()
             if self.success is not None:
-                s[6] += (stats[self.success.name].float() * done).sum()
+                s[6] += (info[f"smp_episode/{self.success.name}"].float() * done).sum()
 
     def postfix(self) -> dict[str, str]:
         ret, length, n, smp, steps, err, success = self._sums.tolist()

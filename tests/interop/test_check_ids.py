@@ -1,5 +1,7 @@
-"""The contract checker on our four ids in each autoreset mode (torch on the CPU, 2 envs, 0.1 s
-episodes, so every mode's autoreset rules run twice per env)."""
+"""The contract checker on our five ids in each autoreset mode (torch on the CPU, 2 envs, 0.1 s
+episodes, so every mode's autoreset rules run twice per env): Gymnasium's keys exactly where
+SyncVectorEnv puts them, flat per-step info, smp_episode statistics on every ending step, and in
+NEXT_STEP the reset step's info compared across two actions."""
 
 import pytest
 from gymnasium.vector import AutoresetMode
@@ -26,4 +28,6 @@ def test_checker_passes(env_id, mode):
     )  # the string value gives the enum
     report = check_vector_env(env, steps=12, min_episode_ends=4)
     assert report.autoreset_mode is mode
+    if mode is AutoresetMode.NEXT_STEP:  # the reset-step info rule ran on at least one env
+        assert report.restarts_compared >= 1
     env.close()

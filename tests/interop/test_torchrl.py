@@ -1,7 +1,9 @@
 """TorchRL row: GymWrapper(env) passes check_env_specs, then two PPO iterations with TorchRL's own
-collector and loss (Collector, ClipPPOLoss + GAE). TorchRL accepts SAME_STEP or DISABLED and
-prefers DISABLED (it then resets ended envs itself through ``reset(options={"reset_mask": m})``);
-it refuses NEXT_STEP. Gymnasium's SyncVectorEnv is the control row."""
+collector and loss (Collector, ClipPPOLoss + GAE). TorchRL accepts SAME_STEP (the default: what
+``GymWrapper(gymnasium.make_vec(id))`` gets) or DISABLED (it then resets ended envs itself
+through ``reset(options={"reset_mask": m})``); it refuses NEXT_STEP. Gymnasium's SyncVectorEnv
+is the control row. In SAME_STEP TorchRL's terminal-observation reader turns every info key into
+a spec entry, so the info must be flat (docs/env_api.md#info)."""
 
 import gymnasium
 import pytest
@@ -31,6 +33,41 @@ def smp_env():
         episode_length_s=0.1,
         autoreset_mode=AutoresetMode.DISABLED,
     )
+
+
+@pytest.mark.parametrize("episode_steps", [1, 5], ids=["ends-every-step", "ends-after-5"])
+def test_default_mode_gym_wrapper_specs_and_rollout(episode_steps):
+    """``GymWrapper(gymnasium.make_vec(id, num_envs=2))`` as a TorchRL user types it: the default
+    SAME_STEP mode. TorchRL infers its info spec from the first step: with 1-step episodes that
+    step already carries the per-episode statistics (which a nested dict broke), with 5-step
+    episodes it does not (they are then left out)."""
+    from tests.sim.conftest import SMALL_GSI
+
+    env = gymnasium.make_vec(
+        "SmpSteeringG1-v0",
+        num_envs=NUM_ENVS,
+        device="cpu",
+        gsi=SMALL_GSI,
+        seed=0,
+        max_episode_steps=episode_steps,
+    )
+    assert env.unwrapped.autoreset_mode is AutoresetMode.SAME_STEP
+    wrapped = GymWrapper(env, device="cpu")
+    check_env_specs(wrapped)
+    data = wrapped.rollout(10, break_when_any_done=False)
+    assert data.batch_size == torch.Size([NUM_ENVS, 10])
+    done = data["next", "done"].squeeze(-1)
+    assert done.sum(dim=1).tolist() == [10 // episode_steps] * NUM_ENVS
+    nxt = data["next"]
+    for key in ("task_reward", "smp_reward", "sds_error", "metric_vel_error"):
+        assert nxt[key].shape == (NUM_ENVS, 10) and torch.isfinite(nxt[key]).all()
+    if episode_steps == 1:  # the per-episode statistics were in the first step: kept
+        assert (nxt["smp_episode/length"] == 1).all()
+        assert torch.allclose(nxt["smp_episode/return"], nxt["reward"].squeeze(-1))
+    # the next step's observation is the reset one, not the terminal one TorchRL keeps in "next"
+    for i, t in done[:, :-1].nonzero().tolist():
+        assert not torch.equal(nxt["observation"][i, t], data["observation"][i, t + 1])
+    wrapped.close()
 
 
 def pendulum_env():

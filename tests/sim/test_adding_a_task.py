@@ -37,10 +37,12 @@ def test_a_toy_task_registered_by_one_row_runs_and_reports_its_metric(toy_id):
     peak = torch.zeros(2)
     for _ in range(10):
         _, reward, _, _, info = env.step(torch.zeros(2, 29))
-        peak = torch.maximum(peak, info["metrics"]["speed"])
+        peak = torch.maximum(peak, info["metric_speed"])
         assert torch.allclose(reward, info["task_reward"] * info["smp_reward"])
-        if "final_info" in info:  # the episode value is the declared reduction (max) of the steps
-            done = info["_final_info"]
-            assert torch.allclose(info["final_info"]["metrics"]["speed"][done], peak[done])
+        if (
+            "_smp_episode/length" in info
+        ):  # the episode value is the declared reduction (max) of the steps
+            done = info["_smp_episode/length"]
+            assert torch.allclose(info["smp_episode/speed"][done], peak[done])
             peak[done] = 0.0
     env.close()

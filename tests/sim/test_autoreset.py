@@ -14,10 +14,13 @@ from tests.sim.conftest import make
 pytestmark = pytest.mark.sim
 
 
-def _capture(env):
-    """Record what mjlab's step returned (pre-reset) and the sim state right before resets."""
+def _capture(env, monkeypatch):
+    """Record what mjlab's step returned (pre-reset) and the sim state right before resets (the
+    resets the env runs through smp_gym.sim.mjlab_bridge.reset_envs)."""
+    from smp_gym.sim import mjlab_bridge
+
     u, seen = env.unwrapped, {}
-    step, reset = u.sim.step, u.sim._reset_idx
+    step, reset = u.sim.step, mjlab_bridge.reset_envs
 
     def step_spy(actions):
         out = step(actions)
@@ -25,16 +28,17 @@ def _capture(env):
         seen["critic"] = out[0]["critic"].clone()
         return out
 
-    def reset_spy(env_ids):
+    def reset_spy(sim, env_ids, **kwargs):
         seen["qpos_before_reset"] = u.sim.sim.data.qpos.clone()
         seen["reset_ids"] = env_ids.clone()
-        return reset(env_ids)
+        return reset(sim, env_ids, **kwargs)
 
-    u.sim.step, u.sim._reset_idx = step_spy, reset_spy
+    u.sim.step = step_spy
+    monkeypatch.setattr(mjlab_bridge, "reset_envs", reset_spy)
     return seen
 
 
-def test_forced_termination_resets_only_that_env():
+def test_forced_termination_resets_only_that_env(monkeypatch):
     env = make(
         "SmpForwardG1-v0",
         num_envs=4,
@@ -45,7 +49,7 @@ def test_forced_termination_resets_only_that_env():
     env.reset(seed=1)
     for _ in range(3):
         env.step(torch.zeros(4, 29))
-    seen = _capture(env)
+    seen = _capture(env, monkeypatch)
     u.sim.episode_length_buf[2] = u.sim.max_episode_length - 1  # env 2 times out on the next step
     obs, reward, terminated, truncated, info = env.step(torch.zeros(4, 29))
     done = terminated | truncated
@@ -62,7 +66,7 @@ def test_forced_termination_resets_only_that_env():
     assert torch.equal(qpos_after[others], seen["qpos_before_reset"][others])
     assert not torch.equal(qpos_after[2], seen["qpos_before_reset"][2])
     assert u.sim.episode_length_buf.tolist()[2] == 0
-    assert info["final_info"]["episode_length"][2] == 4
+    assert info["smp_episode/length"][2] == 4
     env.close()
 
 
@@ -110,24 +114,27 @@ def test_mode_spellings_and_metadata_agree(mode):
     env.close()
 
 
-def test_next_step_returns_the_final_obs_then_the_reset_obs_with_zero_reward():
+def test_next_step_returns_the_final_obs_then_the_reset_obs_with_zero_reward(monkeypatch):
     env = _timeout_env(AutoresetMode.NEXT_STEP)
     u = env.unwrapped
-    seen = _capture(env)
+    seen = _capture(env, monkeypatch)
     u.sim.episode_length_buf[2] = u.sim.max_episode_length - 1  # env 2 times out on the next step
     obs, reward, terminated, truncated, info = env.step(torch.zeros(4, 29))
     assert truncated.tolist() == [False, False, True, False] and not terminated.any()
     assert "reset_ids" not in seen  # nothing reset in the step that ends the episode
     assert torch.equal(obs, seen["obs"])  # the true final observation, for every env
-    assert "final_obs" not in info and info["_final_info"].tolist() == [False, False, True, False]
-    assert info["final_info"]["episode_length"][2] == 4
+    # Gymnasium's SyncVectorEnv emits no final_* keys in NEXT_STEP; our statistics are there
+    assert not {"final_obs", "_final_obs", "final_info", "_final_info"} & set(info)
+    assert info["_smp_episode/length"].tolist() == [False, False, True, False]
+    assert info["smp_episode/length"][2] == 4
     assert torch.equal(u.state(), seen["critic"])
 
     # The next call resets env 2: its first observation, reward 0, both flags False.
     normalizer_before = u.reward.normalizer.count.clone()
     obs, reward, terminated, truncated, info = env.step(torch.zeros(4, 29))
     assert seen["reset_ids"].tolist() == [2]
-    assert reward[2] == 0 and not terminated[2] and not truncated[2] and "final_info" not in info
+    assert reward[2] == 0 and not terminated[2] and not truncated[2]
+    assert not {"final_info", "_smp_episode/length"} & set(info)
     assert not torch.equal(obs[2], seen["obs"][2])  # the stepped (discarded) obs was replaced
     assert torch.equal(obs[[0, 1, 3]], seen["obs"][[0, 1, 3]])
     assert u.sim.episode_length_buf[2] == 0 and u.sim.episode_length_buf[0] == 5
@@ -138,6 +145,23 @@ def test_next_step_returns_the_final_obs_then_the_reset_obs_with_zero_reward():
     # The step after that is the new episode's first transition, from the reset state.
     env.step(torch.zeros(4, 29))
     assert u.sim.episode_length_buf[2] == 1 and u.episodes.sums["length"][2] == 1
+    env.close()
+
+
+def test_next_step_restart_step_carries_the_reset_info_not_the_discarded_steps():
+    """SyncVectorEnv returns the reset's info for a restarting env: it has none of the step keys,
+    so their entries are 0 (as SyncVectorEnv fills absent entries), whatever the action."""
+    env = _timeout_env(AutoresetMode.NEXT_STEP)
+    u = env.unwrapped
+    u.sim.episode_length_buf[2] = u.sim.max_episode_length - 1
+    env.step(torch.zeros(4, 29))  # env 2 ends
+    _, reward, *_, info = env.step(torch.ones(4, 29))  # the action env 2's discarded step took
+    keys = ["task_reward", "smp_reward", "sds_error", "nonfinite"]
+    keys += [k for k in info if k[:7] == "metric_"]
+    assert keys[-1] == "metric_vel_error"  # Forward's metric
+    for key in keys:
+        assert info[key][2] == 0, key
+    assert (info["sds_error"][[0, 1, 3]] > 0).all() and (info["smp_reward"][[0, 1, 3]] > 0).all()
     env.close()
 
 
@@ -160,13 +184,16 @@ def test_next_step_keeps_the_reset_step_out_of_the_sds_normalizer():
     env.close()
 
 
-def test_disabled_never_resets_by_itself_and_resets_only_the_mask():
+def test_disabled_never_resets_by_itself_and_resets_only_the_mask(monkeypatch):
     env = _timeout_env(AutoresetMode.DISABLED)
     u = env.unwrapped
-    seen = _capture(env)
+    seen = _capture(env, monkeypatch)
     u.sim.episode_length_buf[2] = u.sim.max_episode_length - 1
     obs, _, _, truncated, info = env.step(torch.zeros(4, 29))
-    assert truncated[2] and "reset_ids" not in seen and "final_obs" not in info
+    assert truncated[2] and "reset_ids" not in seen
+    assert not {"final_obs", "_final_obs", "final_info", "_final_info"} & set(info)
+    assert info["_smp_episode/length"].tolist() == [False, False, True, False]
+    assert info["smp_episode/length"][2] == 4 and info["smp_episode/terminated"][2] == 0
     assert torch.equal(obs, seen["obs"])
     with pytest.raises(
         RuntimeError, match=r"envs \[2\] ended and autoreset_mode is DISABLED.*reset_mask"
@@ -226,3 +253,16 @@ def test_load_state_dict_names_what_is_malformed(steering_env):
         u.load_state_dict(
             {"normalizer": u.reward.normalizer.state_dict(), "gsi": {"pool": u.gsi.pool}}
         )
+
+
+def test_load_state_dict_takes_a_generator_state_moved_as_map_location_moves_it(steering_env):
+    """``torch.load(..., map_location=...)`` moves the saved generator state (a CPU ByteTensor)
+    to another device; conversions change its dtype. ``Generator.set_state`` takes only a CPU
+    ByteTensor, on every device: the env converts it back, and the restored generator draws
+    what the saved one would have."""
+    u = steering_env.unwrapped
+    state = u.state_dict()
+    want = torch.randint(2**31, (4,), generator=u._generator)
+    for moved in (state["generator"].to(torch.int64), state["generator"].to(torch.float64)):
+        u.load_state_dict({**state, "generator": moved})
+        assert torch.equal(torch.randint(2**31, (4,), generator=u._generator), want)

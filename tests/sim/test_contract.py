@@ -10,6 +10,7 @@ from smp_gym.registry import TASKS
 from tests.sim.conftest import make, random_actions
 
 pytestmark = pytest.mark.sim
+STEP_KEYS = {"task_reward", "smp_reward", "sds_error", "nonfinite"}
 
 
 @pytest.mark.parametrize("env_id", list(TASKS))
@@ -44,8 +45,15 @@ def test_spaces_rewards_and_autoreset_contract(env_id):
         if done.any():
             ended += int(done.sum())
             assert torch.equal(info["_final_obs"], done) and info["final_obs"].shape == obs.shape
-            assert torch.equal(info["_final_info"], done)
-            assert (info["final_info"]["episode_length"][done] >= 1).all()
+            assert torch.equal(info["_final_info"], done) and torch.equal(
+                info["_smp_episode/length"], done
+            )
+            # final_info: the step's info (flat keys incl. the episode statistics), as
+            # SyncVectorEnv's holds each ended sub-env's step info
+            fin = info["final_info"]
+            assert set(fin) == set(info) - {"final_obs", "_final_obs", "final_info", "_final_info"}
+            assert STEP_KEYS - {"nonfinite"} < set(fin) and "smp_episode/return" in fin
+            assert (info["smp_episode/length"][done] >= 1).all()
         else:
             assert "final_obs" not in info
     assert ended >= 2  # 0.3 s episodes: every env ended at least once

@@ -40,13 +40,12 @@ def test_a_g1_that_does_nothing_gets_hit():
     ended_by_hit = torch.zeros(3, dtype=torch.bool)
     for _ in range(60):  # flights last < 0.9 s = 45 steps
         _, _, terminated, truncated, info = env.step(torch.zeros(3, 29))
-        hit = info["metrics"]["hit"].bool()
+        hit = info["metric_hit"].bool()
         assert (terminated[hit]).all(), "a hit must end the episode"
         assert not truncated.any()
         if terminated.any():
-            fin = info["final_info"]
-            assert (fin["metrics"]["hit"][terminated] == hit[terminated].float()).all()
-            assert (fin["metrics"]["dodges"][terminated & hit] == 0).all()
+            assert (info["smp_episode/hit"][terminated] == hit[terminated].float()).all()
+            assert (info["smp_episode/dodges"][terminated & hit] == 0).all()
             ended_by_hit |= terminated & hit
     assert ended_by_hit.all(), f"envs not hit: {(~ended_by_hit).nonzero().flatten().tolist()}"
     env.close()
@@ -73,11 +72,11 @@ def test_a_ball_flying_away_is_not_a_hit_and_falls_through_the_floor():
     hits0, dodges0, min_z, env1_end = 0.0, 0.0, math.inf, None
     for _ in range(25):
         _, _, terminated, _, info = env.step(torch.zeros(2, 29))
-        hits0 += info["metrics"]["hit"][0].item()
-        dodges0 += info["metrics"]["dodges"][0].item()
+        hits0 += info["metric_hit"][0].item()
+        dodges0 += info["metric_dodges"][0].item()
         assert not terminated[0]
         if env1_end is None and terminated[1]:
-            env1_end = bool(info["metrics"]["hit"][1])
+            env1_end = bool(info["metric_hit"][1])
         pos, vel = launcher.ball_state()
         min_z = min(min_z, pos[0, 2].item())
         # Reward = 0.9·(1 - exp(-0.3·d)) + 0.1·exp(-|v_xy|²) (terms read one substep apart).

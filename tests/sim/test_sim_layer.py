@@ -69,7 +69,7 @@ def test_mismatched_prior_layout_is_refused_with_every_mismatch(tmp_path):
 
 def test_fast_reset_observations_match_mjlab_reset():
     """Our reset (light forward) gives the observations mjlab's own reset (full forward) gives."""
-    from smp_gym.sim.io import reset_envs
+    from smp_gym.sim.mjlab_bridge import reset_envs
 
     envs = [
         make(
@@ -89,7 +89,7 @@ def test_fast_reset_observations_match_mjlab_reset():
             env.step(torch.full((3, 29), 0.2))
         ids = torch.tensor([0, 2])
         u._generator.manual_seed(9)
-        obs = reset_envs(u.sim, ids) if k == 0 else u.sim.reset(env_ids=ids)[0]
+        obs = reset_envs(u.sim, ids, full_forward=False) if k == 0 else u.sim.reset(env_ids=ids)[0]
         outs.append({g: v.clone() for g, v in obs.items()})
         env.close()
     for group in ("actor", "critic"):

@@ -43,7 +43,7 @@ def test_getup_smp_termination_uses_this_steps_error():
     u.reward.scorer = Bad()
     _, _, terminated, _, info = env.step(torch.zeros(2, 29))
     assert terminated.tolist() == [False, True]
-    assert info["final_info"]["terminated"][1]
+    assert info["smp_episode/terminated"][1]
     env.close()
 
 
@@ -56,7 +56,11 @@ def test_getup_has_a_head_site_and_no_self_collision_termination():
     assert u.max_episode_steps == 250
     env.reset(seed=0)
     _, _, _, _, info = env.step(torch.zeros(1, 29))
-    assert set(info["metrics"]) == {"head_height", "standing", "stood_up"}
+    assert {k for k in info if k.startswith("metric_")} == {
+        "metric_head_height",
+        "metric_standing",
+        "metric_stood_up",
+    }
     env.close()
 
 

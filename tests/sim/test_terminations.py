@@ -68,9 +68,7 @@ def test_base_too_low_terminates_below_0_3_m(steering, low, high):
     assert tm.get_term("base_too_low").tolist() == [True, False]
     assert tm.get_term("self_collision").tolist() == [False, False]
     assert terminated.tolist() == [True, False] and truncated.tolist() == [False, False]
-    assert info["_final_info"].tolist() == [True, False] and bool(
-        info["final_info"]["terminated"][0]
-    )
+    assert info["_final_info"].tolist() == [True, False] and bool(info["smp_episode/terminated"][0])
 
 
 def crossed_knees(env) -> torch.Tensor:
@@ -142,8 +140,8 @@ def test_getup_stood_up_is_a_truncation_after_25_steps_and_restarts_each_episode
         assert not terminated.any(), step
         for i in truncated.nonzero().flatten().tolist():
             ends[i].append(step)
-            assert not bool(info["final_info"]["terminated"][i])
-            assert int(info["final_info"]["episode_length"][i]) == step - (
+            assert not bool(info["smp_episode/terminated"][i])
+            assert int(info["smp_episode/length"][i]) == step - (
                 ends[i][-2] if len(ends[i]) > 1 else 0
             )
     assert ends == {0: [25, 50], 1: [35], 2: []}

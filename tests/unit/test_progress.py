@@ -24,15 +24,15 @@ def _env():
 def _info(smp, vel, done=None, ret=None, length=None, goal=None):
     info = {
         "smp_reward": torch.tensor(smp),
-        "metrics": {"vel_error": torch.tensor(vel), "at_goal": torch.zeros(len(smp))},
+        "metric_vel_error": torch.tensor(vel),
+        "metric_at_goal": torch.zeros(len(smp)),
     }
     if done is not None:
-        info["_final_info"] = torch.tensor(done)
-        info["final_info"] = {
-            "episode_return": torch.tensor(ret),
-            "episode_length": torch.tensor(length),
-            "metrics": {"vel_error": torch.zeros(2), "at_goal": torch.tensor(goal)},
-        }
+        info["_smp_episode/length"] = torch.tensor(done)
+        info["smp_episode/return"] = torch.tensor(ret)
+        info["smp_episode/length"] = torch.tensor(length)
+        info["smp_episode/vel_error"] = torch.zeros(2)
+        info["smp_episode/at_goal"] = torch.tensor(goal)
     return info
 
 
