@@ -1,7 +1,6 @@
 """torchrun on CPU (gloo): every rank builds its env with its own seed and device; all-reduce works."""
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,10 +13,9 @@ TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]  # this interpreter's
 
 
 def test_two_ranks_with_torchrun(tmp_path):
-    torchrun = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
     proc = subprocess.run(
         [
-            torchrun,
+            *TORCHRUN,
             "--nproc_per_node=2",
             "--master_port=29517",
             "tests/examples/dist_probe.py",
