@@ -114,6 +114,7 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         # The simulator (our start-state writer is its last reset event), the window, start states.
         self._staged: tuple[Tensor, StartState] | None = None
         self.sim = self._build_sim(cfg, max_episode_steps)
+        self._renderer = None if render_mode is None else self._build_renderer(cfg)
         self.window = MotionWindow(num_envs, self.layout, self.device)
         self.start_states = self._build_start_states()
         self.gsi = self.start_states.pool
@@ -168,7 +169,7 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         sim_cfg.events["smp_start_state"] = EventTermCfg(func=write_start_state, mode="reset")
         out = io.StringIO()
         with contextlib.redirect_stdout(out) if not cfg.verbose else contextlib.nullcontext():
-            sim = ManagerBasedRlEnv(sim_cfg, device=str(self.device), render_mode=self.render_mode)
+            sim = ManagerBasedRlEnv(sim_cfg, device=str(self.device))  # we render (sim/render.py)
         reset_terms = sim.event_manager.active_terms.get("reset", [])
         if not reset_terms or reset_terms[-1] != "smp_start_state":
             raise ConfigError(
@@ -188,6 +189,11 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
             self.device
         )  # [N, J, 2]
         return sim
+
+    def _build_renderer(self, cfg: SmpEnvCfg):
+        from smp_gym.sim.render import EnvRenderer
+
+        return EnvRenderer(self.sim, cfg.render, cfg.sim.render_width, cfg.sim.render_height)
 
     def _build_start_states(self) -> StartStates:
         g, robot = self.cfg.gsi, self.sim.scene["robot"]
@@ -372,12 +378,16 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         return self._state
 
     def render(self):
-        """One RGB frame (H, W, 3) of env 0 from mjlab's offscreen renderer, or None."""
-        return None if self.render_mode is None else self.sim.render()
+        """None, or (``rgb_array``) a sequence of ``num_envs`` RGB frames [H, W, 3] uint8, each
+        rendered when indexed, camera following that env's robot (``cfg.render``); see
+        smp_gym/sim/render.py. Gymnasium's vector ``RecordVideo`` takes it as it is."""
+        return None if self._renderer is None else self._renderer.snapshot()
 
     def close_extras(self, **kwargs) -> None:
         import gc
 
+        if self._renderer is not None:
+            self._renderer.close()
         self.sim.close()
         # mjlab's managers and terms point back at their env (and our reset event at us): those
         # cycles hold ~250 MB of MuJoCo/Warp buffers per closed env until a full collection.

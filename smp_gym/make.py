@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 
-from smp_gym.config import GsiCfg, SimCfg, SmpEnvCfg, SmpRewardCfg, build_dataclass, check_types
+from smp_gym.config import (
+    GsiCfg,
+    RenderCfg,
+    SimCfg,
+    SmpEnvCfg,
+    SmpRewardCfg,
+    build_dataclass,
+    check_types,
+)
 from smp_gym.errors import ConfigError, fmt_choices
 
-_NESTED = {"reward": SmpRewardCfg, "gsi": GsiCfg, "sim": SimCfg}
+_NESTED = {"reward": SmpRewardCfg, "gsi": GsiCfg, "sim": SimCfg, "render": RenderCfg}
 OVERRIDE_KEYS = tuple(f.name for f in dataclasses.fields(SmpEnvCfg))
 
 
@@ -32,8 +40,9 @@ def build_cfg(env_id: str, **overrides) -> SmpEnvCfg:
     )
     if values.get("gsi") is None:
         values.pop("gsi", None)
-    if values.get("sim") is None:
-        values.pop("sim", None)
+    for key in ("sim", "render"):
+        if values.get(key) is None:
+            values.pop(key, None)
     return SmpEnvCfg(**values)
 
 
