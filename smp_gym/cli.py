@@ -332,6 +332,42 @@ def export(checkpoint: Path, out: Path | None = None) -> None:
     print(export_onnx(checkpoint, out))
 
 
+def view(
+    task: Positional[str],
+    checkpoint: Path | None = None,
+    random: bool = False,
+    gsi: bool = False,
+    num_envs: int = 1,
+    port: int = 8080,
+    host: str = "127.0.0.1",
+    device: str = "cpu",
+    out: Path = Path("runs/view"),
+    gsi_interval_s: float = 1.0,
+    seed: int = 0,
+    max_steps: int | None = None,
+) -> None:
+    """Live viewer in the browser (viser; prints the URL): the G1s, the command, live plots of
+    task reward, r_smp, SDS error per diffusion step and metrics; command sliders, pause, step,
+    reset, record clip. Actions: --checkpoint RUN (a policy), --random (default) or --gsi (start
+    states drawn from the prior, one after another). See docs/viewer.md."""
+    from smp_gym.tools.viewer import view as run_view
+
+    run_view(
+        task,
+        None if checkpoint is None else str(checkpoint),
+        random,
+        gsi,
+        num_envs,
+        port,
+        host,
+        device,
+        str(out),
+        gsi_interval_s,
+        seed,
+        max_steps,
+    )
+
+
 def curves(runs: Positional[list[Path]], out: Path = Path("curves.png"), smooth: int = 10) -> None:
     """Plot learning curves (return, episode length, task reward, r_smp, SDS error, task metrics)
     of one or more training runs against env steps, whatever library wrote them."""
@@ -453,6 +489,7 @@ COMMANDS = {
     "eval": evaluate,
     "export": export,
     "curves": curves,
+    "view": view,
     "bench": bench,
     "check": check,
 }
