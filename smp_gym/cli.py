@@ -368,6 +368,27 @@ def view(
     )
 
 
+def prior_report(
+    prior: Positional[str],
+    out: Path = Path("prior_report"),
+    motions: list[Path] | None = None,
+    task: str | None = None,
+    checkpoint: Path | None = None,
+    steps: int = 250,
+    windows: int = 1024,
+    samples: int = 6,
+    draws: int = 2,
+    seed: int = 0,
+) -> None:
+    """An HTML page (OUT/index.html) to judge a prior by: the SDS error over an episode of a real
+    clip vs env rollouts (random / zero actions, --checkpoint policy), the paired win-rate table
+    with histograms and ROC, and GSI sample strips. See docs/priors.md."""
+    from smp_gym.tools.prior_report import prior_report as run_report
+
+    ckpt = None if checkpoint is None else str(checkpoint)
+    print(run_report(prior, out, motions, None, task, ckpt, steps, windows, samples, draws, seed))
+
+
 def curves(runs: Positional[list[Path]], out: Path = Path("curves.png"), smooth: int = 10) -> None:
     """Plot learning curves (return, episode length, task reward, r_smp, SDS error, task metrics)
     of one or more training runs against env steps, whatever library wrote them."""
@@ -490,6 +511,7 @@ COMMANDS = {
     "export": export,
     "curves": curves,
     "view": view,
+    "prior-report": prior_report,
     "bench": bench,
     "check": check,
 }

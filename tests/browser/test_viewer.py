@@ -86,6 +86,7 @@ def browser():
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service(str(DRIVER)), options=opts)
     driver.set_page_load_timeout(120)
+    driver.set_script_timeout(120)  # a busy CPU machine: the page answers slowly
     yield driver
     driver.quit()
 
