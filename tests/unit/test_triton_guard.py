@@ -25,7 +25,13 @@ def _run(code: str) -> list[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYOPENGL_PLATFORM", "DISPLAY")}
     env["MUJOCO_GL"] = "osmesa"
     proc = subprocess.run(
-        [sys.executable, "-W", "error::RuntimeWarning", "-c", textwrap.dedent(PROBE) + textwrap.dedent(code)],
+        [
+            sys.executable,
+            "-W",
+            "error::RuntimeWarning",
+            "-c",
+            textwrap.dedent(PROBE) + textwrap.dedent(code),
+        ],
         capture_output=True,
         text=True,
         env=env,
