@@ -181,7 +181,7 @@ def _reference(prior, clips: list) -> tuple:
     """The reference clip (the prior's first held-out clip when it records one, else the first
     clip) and the evaluation windows (its held-out windows, else all windows of ``clips``)."""
     from smp_gym.motion.dataset import build_windows
-    from smp_gym.prior.train import split_tail
+    from smp_gym.tools.pretrain import split_tail
 
     by_name = {c.name: c for c in clips}
     held = [n for n in prior.meta.get("heldout_clips", []) if n.split("[")[0] in by_name]
