@@ -114,7 +114,6 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         # The simulator (our start-state writer is its last reset event), the window, start states.
         self._staged: tuple[Tensor, StartState] | None = None
         self.sim = self._build_sim(cfg, max_episode_steps)
-        self._renderer = None if render_mode is None else self._build_renderer(cfg)
         self.window = MotionWindow(num_envs, self.layout, self.device)
         self.start_states = self._build_start_states()
         self.gsi = self.start_states.pool
@@ -136,6 +135,7 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         self.episodes = EpisodeStats(num_envs, self.spec_task.metrics, self.device)
         self._obs: Tensor | None = None
         self._state: Tensor | None = None
+        self._renderer = None  # render(): built on first use (smp_gym/sim/render.py)
         self._restart: Tensor | None = None  # NEXT_STEP: envs whose episode ended last step
         self._ended = torch.zeros(
             num_envs, dtype=torch.bool, device=self.device
@@ -189,11 +189,6 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
             self.device
         )  # [N, J, 2]
         return sim
-
-    def _build_renderer(self, cfg: SmpEnvCfg):
-        from smp_gym.sim.render import EnvRenderer
-
-        return EnvRenderer(self.sim, cfg.render, cfg.sim.render_width, cfg.sim.render_height)
 
     def _build_start_states(self) -> StartStates:
         g, robot = self.cfg.gsi, self.sim.scene["robot"]
@@ -381,7 +376,16 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         """None, or (``rgb_array``) a sequence of ``num_envs`` RGB frames [H, W, 3] uint8, each
         rendered when indexed, camera following that env's robot (``cfg.render``); see
         smp_gym/sim/render.py. Gymnasium's vector ``RecordVideo`` takes it as it is."""
-        return None if self._renderer is None else self._renderer.snapshot()
+        if self.render_mode is None:
+            return None
+        if self._renderer is None:
+            from smp_gym.sim.render import EnvRenderer
+
+            c = self.cfg
+            self._renderer = EnvRenderer(
+                self.sim, c.render, c.sim.render_width, c.sim.render_height
+            )
+        return self._renderer.snapshot()
 
     def close_extras(self, **kwargs) -> None:
         import gc
