@@ -88,6 +88,7 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         self._has_pending = False
         self._nonfinite_seen = torch.zeros((), dtype=torch.long, device=self.device)
         self._nonfinite_warned, self._steps = False, 0
+        self._renderer = None  # render(): built on first use (smp_gym/sim/render.py)
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -202,12 +203,25 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         return self._state
 
     def render(self):
-        """One RGB frame (H, W, 3) of env 0 from mjlab's offscreen renderer, or None."""
-        return None if self.render_mode is None else self.sim.render()
+        """None, or (``rgb_array``) a sequence of ``num_envs`` RGB frames [H, W, 3] uint8, each
+        rendered when indexed, camera following that env's robot (``cfg.render``); see
+        smp_gym/sim/render.py. Gymnasium's vector ``RecordVideo`` takes it as it is."""
+        if self.render_mode is None:
+            return None
+        if self._renderer is None:
+            from smp_gym.sim.render import EnvRenderer
+
+            c = self.cfg
+            self._renderer = EnvRenderer(
+                self.sim, c.render, c.sim.render_width, c.sim.render_height
+            )
+        return self._renderer.snapshot()
 
     def close_extras(self, **kwargs) -> None:
         import gc
 
+        if self._renderer is not None:
+            self._renderer.close()
         self.sim.close()
         # mjlab's managers and terms point back at their env (and our reset event at us): those
         # cycles hold ~250 MB of MuJoCo/Warp buffers per closed env until a full collection.

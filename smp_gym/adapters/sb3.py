@@ -106,7 +106,8 @@ class SmpSb3VecEnv(VecEnv):
         return [False] * len(list(self._get_indices(indices)))
 
     def get_images(self) -> Sequence[np.ndarray | None]:
-        return [self.smp_env.render()] + [None] * (self.num_envs - 1)
+        frames = self.smp_env.render()  # lazy: only env 0 is drawn
+        return [None if frames is None else frames[0]] + [None] * (self.num_envs - 1)
 
 
 class SmpLogCallback(BaseCallback):
