@@ -161,6 +161,8 @@ def test_render_rgb_array():
     env = make("SmpSteeringG1-v0", num_envs=1, render_mode="rgb_array")
     env.reset(seed=0)
     env.step(torch.zeros(1, 29))
-    frame = env.render()
+    frames = env.render()  # Gymnasium's vector contract: one frame per env
+    assert len(frames) == 1
+    frame = frames[0]
     assert frame.shape == (240, 320, 3) and frame.dtype == np.uint8 and frame.std() > 1.0
     env.close()

@@ -91,3 +91,59 @@ def test_a_ball_flying_away_is_not_a_hit_and_falls_through_the_floor():
     assert min_z < -0.9
     assert pos[0, 2].item() == pytest.approx(-1.0, abs=0.01) and vel[0].norm() < 0.25
     env.close()
+
+
+def test_hit_and_dodge_have_one_owner_and_any_reading_order():
+    """The launcher owns the flight's outcome and computes it once per env step: re-reading it
+    after the step — the termination first, then the metrics, as a second reader would — returns
+    what the step reported. (Before, the termination's detect() wrote the state the metrics read;
+    evaluating it a second time marked the flight resolved and erased the step's dodge.)"""
+    from smp_gym.envs.dodgeball import ball_hit, dodge_metric, hit_metric
+
+    env = make(ID, num_envs=2, **STANDING)
+    u = env.unwrapped
+    env.reset(seed=1)
+    _throw(u, torch.tensor([0]), (1.2, 0.0, 0.0), (10.0, 0.0, -8.0))  # flies away: one dodge
+    _throw(u, torch.tensor([1]), (1.2, 0.0, 0.0), (-14.0, 0.0, 0.0))  # flies at it: a hit
+    dodges, hits = 0.0, 0.0
+    for _ in range(25):
+        _, _, terminated, _, info = env.step(torch.zeros(2, 29))
+        hit_again = ball_hit(u.sim).clone()
+        dodge_again, hit_metric_again = dodge_metric(u.sim), hit_metric(u.sim)
+        assert torch.equal(dodge_again, info["metric_dodges"])
+        assert torch.equal(hit_metric_again, info["metric_hit"])
+        assert torch.equal(hit_again.float(), info["metric_hit"])
+        dodges += info["metric_dodges"][0].item()
+        hits += info["metric_hit"][1].item()
+    assert (dodges, hits) == (1.0, 1.0)
+    env.close()
+
+
+def test_a_launcher_step_makes_no_host_sync():
+    """Issue 17 finding 1: the launcher's per-step code (launch, parking, command, hit/dodge)
+    makes no host sync. Counted with smp_gym.tools.syncs.SyncCounter on the CPU, where every
+    tensor stands for the GPU tensor it would be; each sync is attributed to the innermost line
+    of our code, so mjlab helpers called from envs/dodgeball.py count too. The old code made two
+    per step: qpos indexed with a 0-dim tensor address (.item()) and the launch quaternion built
+    with torch.tensor(..., device=...) (a pageable host-to-device copy)."""
+    from smp_gym.tools.syncs import SyncCounter
+
+    env = make(ID, num_envs=2, validate_actions=False, **STANDING)
+    u = env.unwrapped
+    env.reset(seed=0)
+    a = torch.zeros(2, 29)
+    env.step(a)
+    launcher = u.sim.command_manager.get_term("ball")
+    with SyncCounter(cpu_is_device=True) as syncs:
+        for _ in range(4):
+            env.step(a)
+        launcher._resample_command(torch.arange(2))  # a relaunch of every env inside the count
+        launcher._update_command(None)
+    env.close()
+    assert syncs.total > 0  # the counter sees the rest of the step (mjlab's own syncs)
+    mine = [
+        f"{e.site} [{e.kind}]"
+        for e in syncs.events
+        if "envs/dodgeball.py" in e.site or (e.caller or "").startswith("envs/dodgeball.py")
+    ]
+    assert mine == []
