@@ -4,7 +4,9 @@ tree (``--old``, e.g. ``git archive <commit> | tar -x -C /tmp/old``) vs this che
 Both envs are built first (the old tree's ``smp_gym`` is imported from ``--old``, then dropped
 from ``sys.modules`` and this checkout's imported; each env keeps its own modules), warmed up,
 then timed ``--steps`` steps each, alternating, ``--rounds`` times, so a slow spell of a shared
-machine hits both. Prints env-steps/s per round, the medians and new/old; ``--out`` writes JSON.
+machine hits both. Prints env-steps/s per round (wall clock, or ``--clock cpu``: this process's
+CPU time, steadier when other processes share the cores), the medians, new/old and the median
+of the per-round ratios; ``--out`` writes JSON.
 
     OMP_NUM_THREADS=1 python benchmarks/ab_throughput.py --old /tmp/old --num-envs 64
 """
@@ -51,14 +53,14 @@ def _build(root, args):
     return env
 
 
-def _time(env, steps: int, generator) -> float:
+def _time(env, steps: int, generator, clock) -> float:
     import torch
 
     dim = env.single_action_space.shape[0]
-    t = time.perf_counter()
+    t = clock()
     for _ in range(steps):
         env.step(0.3 * torch.randn(env.num_envs, dim, generator=generator))
-    return steps * env.num_envs / (time.perf_counter() - t)
+    return steps * env.num_envs / (clock() - t)
 
 
 def main() -> None:
@@ -70,8 +72,15 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--compile-prior", action="store_true")
+    p.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall: perf_counter; cpu: this process's CPU time (steadier on a shared machine)",
+    )
     p.add_argument("--out", default=None)
     args = p.parse_args()
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
 
     import torch
 
@@ -79,11 +88,11 @@ def main() -> None:
     gens = {k: torch.Generator().manual_seed(0) for k in envs}
     for name, env in envs.items():
         env.reset(seed=0)
-        _time(env, args.warmup, gens[name])
+        _time(env, args.warmup, gens[name], clock)
     rates: dict[str, list[float]] = {k: [] for k in envs}
     for r in range(args.rounds):
         for name in ("old", "new") if r % 2 == 0 else ("new", "old"):
-            rates[name].append(_time(envs[name], args.steps, gens[name]))
+            rates[name].append(_time(envs[name], args.steps, gens[name], clock))
         print(f"round {r}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in rates.items()), flush=True)
     med = {k: statistics.median(v) for k, v in rates.items()}
     result = {
@@ -92,6 +101,7 @@ def main() -> None:
         "steps_per_turn": args.steps,
         "rounds": args.rounds,
         "compile_prior": args.compile_prior,
+        "clock": args.clock,
         "env_steps_per_s": rates,
         "median": med,
         "new_over_old": med["new"] / med["old"],
