@@ -119,22 +119,37 @@ def _exclude_ground(spec: mujoco.MjSpec) -> None:
 
 
 class BallLauncher(CommandTerm):
-    """Launches the ball on its timer, parks missed balls, and decides hits and dodges."""
+    """Launches the ball on its timer, parks missed balls, and owns the flight's outcome.
+
+    The hit/dodge state (``hit``, ``dodged``, ``resolved``) belongs to this object alone and is
+    written in one place, :meth:`_update_flight`, once per env step: :meth:`flight` runs it for the
+    first reader after the physics step (the hit termination, which mjlab evaluates every step, or
+    a metric), whatever the order, and hands later readers of the same step the same tensors.
+
+    The step path makes no host sync: the ball's free-joint addresses are Python slices (indexing
+    with a 0-dim tensor address would call ``.item()``) and the launch quaternion is a device
+    tensor built once.
+    """
 
     cfg: BallLauncherCfg
 
     def __init__(self, cfg: BallLauncherCfg, env) -> None:
         super().__init__(cfg, env)
+        self.task = cfg.task
         self.env, self.robot, self.ball = env, env.scene["robot"], env.scene["ball"]
         self.torso = self.robot.body_names.index("torso_link")
         self.q_adr = self.ball.data.indexing.free_joint_q_adr
         self.v_adr = self.ball.data.indexing.free_joint_v_adr
+        self._q, self._v = _block(self.q_adr, 7, "qpos"), _block(self.v_adr, 6, "qvel")
         self.gravity = torch.tensor(
             env.sim.mj_model.opt.gravity, dtype=torch.float32, device=self.device
         )
+        self._unit_quat = torch.tensor([1.0, 0.0, 0.0, 0.0], device=self.device)
         self.contact = env.scene.sensors["ball_contact"]
         z = lambda: torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)  # noqa: E731
         self.pending, self.resolved, self.hit, self.dodged = z(), z(), z(), z()
+        self._flight_step = -1
+        """The env step (mjlab's ``common_step_counter``) ``hit``/``dodged`` belong to."""
         self.prev_vel = torch.zeros(self.num_envs, 3, device=self.device)
         self._command = torch.zeros(self.num_envs, 6, device=self.device)
 
@@ -143,9 +158,10 @@ class BallLauncher(CommandTerm):
         return self._command
 
     def ball_state(self) -> tuple[Tensor, Tensor]:
-        """World position and velocity from qpos/qvel (fresh even right after a write)."""
-        d = self.ball.data.data
-        return d.qpos[:, self.q_adr[:3]], d.qvel[:, self.v_adr[:3]]
+        """World position and velocity [num_envs, 3] each, from qpos/qvel (fresh even right after
+        a write). Views into the simulator's state: clone them to keep them across a write."""
+        d, q, v = self.ball.data.data, self._q.start, self._v.start
+        return d.qpos[:, q : q + 3], d.qvel[:, v : v + 3]
 
     def torso_state(self) -> tuple[Tensor, Tensor]:
         """The aim target: torso_link's centre of mass (chest height), world position and velocity."""
@@ -162,11 +178,11 @@ class BallLauncher(CommandTerm):
         self._launch(self.pending & scope)
         self.pending &= ~scope
         pos, vel = self.ball_state()
-        origin_z = self.env.scene.env_origins[:, 2]
-        park = scope & (pos[:, 2] < origin_z - self.cfg.park_depth)
+        floor = self.env.scene.env_origins[:, 2] - self.task.park_depth
+        park = scope & (pos[:, 2] < floor)
         d = self.ball.data.data
-        d.qpos[:, self.q_adr[2]] = torch.where(park, origin_z - self.cfg.park_depth, pos[:, 2])
-        d.qvel[:, self.v_adr] = torch.where(park[:, None], 0.0, d.qvel[:, self.v_adr])
+        d.qpos[:, self._q.start + 2] = torch.where(park, floor, pos[:, 2])
+        d.qvel[:, self._v] = torch.where(park[:, None], 0.0, d.qvel[:, self._v])
         pos, vel = self.ball_state()
         self.prev_vel = torch.where(scope[:, None], vel, self.prev_vel)
         h = self.robot.data.heading_w
@@ -183,7 +199,7 @@ class BallLauncher(CommandTerm):
 
     def _launch(self, mask: Tensor) -> None:
         """Launch the ball where ``mask`` (computed for every env, written where masked: no sync)."""
-        n, dev, c = self.num_envs, self.device, self.cfg
+        n, dev, c = self.num_envs, self.device, self.task
         angle = torch.empty(n, device=dev).uniform_(-math.pi, math.pi)
         dist = torch.empty(n, device=dev).uniform_(*c.distance_range)
         start = torch.empty(n, 3, device=dev)
@@ -196,47 +212,65 @@ class BallLauncher(CommandTerm):
         speed = torch.empty(n, device=dev).uniform_(*c.speed_range)
         noise = c.aim_noise * torch.randn(n, 3, device=dev)
         vel, _ = launch_velocity(start, *self.torso_state(), speed, noise, self.gravity)
-        qpos = torch.cat((start, torch.tensor([1.0, 0, 0, 0], device=dev).expand(n, 4)), dim=-1)
+        qpos = torch.cat((start, self._unit_quat.expand(n, 4)), dim=-1)
         d = self.ball.data.data
-        d.qpos[:, self.q_adr] = torch.where(mask[:, None], qpos, d.qpos[:, self.q_adr])
-        d.qvel[:, self.v_adr] = torch.where(
-            mask[:, None], torch.cat((vel, torch.zeros_like(vel)), -1), d.qvel[:, self.v_adr]
+        d.qpos[:, self._q] = torch.where(mask[:, None], qpos, d.qpos[:, self._q])
+        d.qvel[:, self._v] = torch.where(
+            mask[:, None], torch.cat((vel, torch.zeros_like(vel)), -1), d.qvel[:, self._v]
         )
         self.resolved &= ~mask
 
-    def detect(self) -> Tensor:
-        """This step's hit (and dodge) from the physics just stepped. [num_envs] bool."""
+    def flight(self) -> tuple[Tensor, Tensor]:
+        """(hit, dodged) of this env step, [num_envs] bool each, from the physics just stepped.
+        Computed on the first call of a step, the same tensors for every later call."""
+        step = self.env.common_step_counter
+        if step != self._flight_step:
+            self._flight_step = step
+            self._update_flight()
+        return self.hit, self.dodged
+
+    def _update_flight(self) -> None:
+        """The one writer of ``hit``, ``dodged`` and ``resolved`` (a flight is resolved by its
+        hit or dodge and counted once)."""
         pos, vel = self.ball_state()
         dv = velocity_change(vel, self.prev_vel, self.gravity, self.env.step_dt)
         force_xy = self.contact.data.force_history[..., :2].norm(dim=-1).flatten(1).amax(dim=1)
+        c = self.task
         self.hit = hit_rule(
             pos,
             self.robot.data.body_link_pos_w,
             force_xy,
             dv,
-            near=self.cfg.hit_distance,
-            min_force=self.cfg.hit_force,
-            min_dv=self.cfg.hit_velocity_change,
+            near=c.hit_distance,
+            min_force=c.hit_force,
+            min_dv=c.hit_velocity_change,
         )
         flying = (vel.norm(dim=-1) > 0) & ~self.resolved
         self.dodged = flying & ~self.hit & passed(pos, vel, self.torso_state()[0])
         self.resolved |= self.hit | self.dodged
-        return self.hit
 
     def _update_metrics(self) -> None:
         """Nothing: the task's metrics are declared in ``TASK.metrics``."""
 
 
+def _block(adr: Tensor, size: int, what: str) -> slice:
+    """A free joint's ``size`` consecutive ``what`` addresses as a Python slice (read once, at
+    construction: indexing with it is a view, no per-step sync)."""
+    first = int(adr[0])
+    if adr.tolist() != list(range(first, first + size)):
+        raise RuntimeError(
+            f"dodgeball: the ball's free-joint {what} addresses {adr.tolist()} are not "
+            f"{size} consecutive indices; this mjlab/MuJoCo version lays free joints out "
+            "differently than the launcher assumes."
+        )
+    return slice(first, first + size)
+
+
 @dataclass(kw_only=True)
 class BallLauncherCfg(CommandTermCfg):
-    distance_range: tuple[float, float]
-    height_range: tuple[float, float]
-    speed_range: tuple[float, float]
-    aim_noise: float
-    park_depth: float
-    hit_distance: float
-    hit_force: float
-    hit_velocity_change: float
+    task: DodgeballCfg
+    """The task's settings: launch ranges, aim noise, parking depth and hit rule are declared
+    once, in :class:`DodgeballCfg`, and read from it by the launcher."""
 
     def build(self, env) -> BallLauncher:
         return BallLauncher(self, env)
@@ -290,7 +324,8 @@ def stand_still(env) -> Tensor:
 
 
 def ball_hit(env) -> Tensor:
-    return env.command_manager.get_term("ball").detect()
+    """The hit termination: this step's hit (the launcher owns it, see ``BallLauncher.flight``)."""
+    return env.command_manager.get_term("ball").flight()[0]
 
 
 def _ball_obs(env) -> Tensor:
@@ -315,15 +350,7 @@ def make_sim_cfg(task: DodgeballCfg, sim: SimCfg, episode_length_s: float):
         ),
     )
     cfg.commands["ball"] = BallLauncherCfg(
-        resampling_time_range=tuple(task.relaunch_range_s),
-        distance_range=tuple(task.distance_range),
-        height_range=tuple(task.height_range),
-        speed_range=tuple(task.speed_range),
-        aim_noise=task.aim_noise,
-        park_depth=task.park_depth,
-        hit_distance=task.hit_distance,
-        hit_force=task.hit_force,
-        hit_velocity_change=task.hit_velocity_change,
+        resampling_time_range=tuple(task.relaunch_range_s), task=task
     )
     for group in cfg.observations.values():
         group.terms["command"] = ObservationTermCfg(func=_ball_obs)
@@ -340,12 +367,12 @@ def make_sim_cfg(task: DodgeballCfg, sim: SimCfg, episode_length_s: float):
 
 def hit_metric(env) -> Tensor:
     """1 on the step the ball hits the robot (the step's end is a hit)."""
-    return env.command_manager.get_term("ball").hit.float()
+    return env.command_manager.get_term("ball").flight()[0].float()
 
 
 def dodge_metric(env) -> Tensor:
     """1 on the step a ball passes the torso without a hit."""
-    return env.command_manager.get_term("ball").dodged.float()
+    return env.command_manager.get_term("ball").flight()[1].float()
 
 
 TASK = TaskSpec(

@@ -1,4 +1,4 @@
-"""Forward: walk, jog or run along world +x at a commanded speed (SEED_SPEC §5.2).
+"""Forward: walk, jog or run along world +x at a commanded speed (docs/reference.md#forward).
 
 Reward: ``exp(-0.5·|v*·x̂ - v_xy|²)``, zero when moving backwards. The command is the steering
 command with direction and facing fixed to world +x (so each episode's GSI start faces +x).

@@ -1,4 +1,4 @@
-"""Getup: stand up from a fallen pose (SEED_SPEC §5.5).
+"""Getup: stand up from a fallen pose (docs/reference.md#getup).
 
 Reward ``0.7 · upward + 0.3 · head_height`` on a ``head`` site 0.43 m above torso_link:
 ``upward = exp(-100·min(v_z - 0.25, 0)²)`` while the head is below 0.9 m (else 1) and

@@ -1,4 +1,4 @@
-"""Location: walk to a world-frame xy goal (SEED_SPEC §5.4).
+"""Location: walk to a world-frame xy goal (docs/reference.md#location).
 
 A goal is placed 1-10 m from the robot at a uniform angle and re-drawn every 5-10 s; the
 command (2) is the goal offset in the robot's heading frame. Reward ``exp(-0.25·|goal - xy|)``

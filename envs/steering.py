@@ -1,4 +1,5 @@
-"""Steering: track a commanded planar velocity while facing a commanded direction (SEED_SPEC §5.3).
+"""Steering: track a commanded planar velocity while facing a commanded direction
+(docs/reference.md#steering).
 
 Reward: ``0.5 · velocity + 0.5 · facing`` with ``velocity = exp(-s·|v* d - v_xy|²)`` (zero when
 moving against d) and ``facing = max(f · heading, 0)``. Command (5, heading frame): target

@@ -2,9 +2,9 @@
 
     python examples/rsl_rl_ppo.py --task SmpLocationG1-v0
 
-The reference's own settings (SEED_SPEC §5.6): actor/critic MLP 512-256-128 ELU with empirical
-observation normalization, Gaussian policy with a fixed std of 0.3, Adam 1e-3 with the adaptive
-KL schedule, 24 steps/env, 5 epochs x 4 minibatches. rsl_rl bootstraps time-outs from
+The reference's own settings (docs/reference.md#ppo-settings): actor/critic MLP 512-256-128 ELU with
+empirical observation normalization, Gaussian policy with a fixed std of 0.3, Adam 1e-3 with the
+adaptive KL schedule, 24 steps/env, 5 epochs x 4 minibatches. rsl_rl bootstraps time-outs from
 ``extras["time_outs"]``. Writes RUN_DIR/{rsl_rl/ (TensorBoard, model_*.pt), policy.pt, play.mp4}.
 """
 

@@ -4,9 +4,9 @@
     python examples/skrl_ppo.py --task SmpGetupG1-v0 --num-envs 4096 --iterations 3000
     torchrun --nproc_per_node=4 examples/skrl_ppo.py     # one env per GPU (NCCL; gloo on CPUs)
 
-Settings follow the reference (SEED_SPEC §5.6): MLP 512-256-128 ELU actor and critic, the
-critic on the env's privileged state (``state_space``), fixed action std 0.3, 24 rollout steps,
-5 epochs x 4 minibatches, Adam 1e-3 with a KL-adaptive schedule (0.01), γ 0.99, λ 0.95.
+Settings follow the reference (docs/reference.md#ppo-settings): MLP 512-256-128 ELU actor and
+critic, the critic on the env's privileged state (``state_space``), fixed action std 0.3, 24 rollout
+steps, 5 epochs x 4 minibatches, Adam 1e-3 with a KL-adaptive schedule (0.01), γ 0.99, λ 0.95.
 The training loop is skrl's public agent API written out (act, record_transition,
 post_interaction), as skrl's SequentialTrainer runs it, so checkpoints can be written atomically
 and the progress bar can show the return, r_smp and the task's error.

@@ -1,15 +1,13 @@
 """smp_gym: Gymnasium vector envs with score-matching motion priors on the Unitree G1.
 
-Importing registers the ids below with Gymnasium (no mjlab/torch import happens here)::
+Importing registers the ids below with Gymnasium (no mjlab/torch import happens here, and
+nothing else: no import hook, no process-wide setting)::
 
     import gymnasium, smp_gym
     env = gymnasium.make_vec("SmpSteeringG1-v0", num_envs=4096)
 """
 
-from smp_gym import triton_guard
 from smp_gym.registry import TASKS, register
-
-triton_guard.install()  # triton must load before Mesa's LLVM (OSMesa/EGL); an import hook, no cost
 
 __version__ = "0.1.0"
 

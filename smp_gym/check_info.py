@@ -25,6 +25,9 @@ INFO_RULES: dict[str, str] = {
     "appear only on steps where an env ends (as SyncVectorEnv emits them)",
     "same_step.final_info_is_step_info": "SAME_STEP: final_info is the ended envs' step info: "
     "every key the env returns on every step where no env ends is in it",
+    "same_step.final_info_no_stats": "SAME_STEP: final_info carries no episode statistics "
+    "(episode_keys): they live at the top level; a loop iterating final_info (CleanRL's) would "
+    "meet them",
     "next_step.no_final_info": "NEXT_STEP: info never carries final_info/_final_info "
     "(SyncVectorEnv emits none; episode statistics come from RecordEpisodeStatistics)",
     "next_step.reset_info": "NEXT_STEP: on the step that resets an env, that env's obs and info "
@@ -179,7 +182,17 @@ class InfoRules:
             self.step_keys = keys if self.step_keys is None else self.step_keys & keys
         elif isinstance(info.get("final_info"), dict):
             self.final_keys.append(public_keys(info["final_info"]))
+            problem = problem or self._stats_in_final(t, info["final_info"])
         return problem
+
+    def _stats_in_final(self, t: int, final: dict) -> Problem:
+        found = sorted(k for k in final if any(has_key({k: 0}, key) for key in self.stats.keys))
+        if found:
+            return "same_step.final_info_no_stats", (
+                f"step {t}: final_info has {found[:4]}; keep episode statistics at the top level "
+                "of the info (CleanRL's loop, iterating final_info, finds 'episode' in them)"
+            )
+        return None
 
     def finish(self) -> Problem:
         if self.mode is AutoresetMode.SAME_STEP:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json as jsonlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import tyro
 from tyro.conf import Positional
 
-from smp_gym.prior.train import PretrainCfg
+from smp_gym.tools.pretrain import PretrainRun
 
 
 # ---------------------------------------------------------------------------------- tasks
@@ -72,55 +73,14 @@ def data_features(
 
 
 # ------------------------------------------------------------------------------- pretrain
-def pretrain(
-    motions: list[Path],
-    out: Path,
-    cfg: PretrainCfg = PretrainCfg(),  # noqa: B008 (frozen)
-    holdout: tuple[str, ...] = (),
-    include: tuple[str, ...] = (),
-    exclude: tuple[str, ...] = (),
-    holdout_tail: float = 0.0,
-    mirror: bool = True,
-    stride: int = 1,
-    norm_stats: Path | None = None,
-    run_dir: Path | None = None,
-    resume: bool = False,
-    device: str = "auto",
-) -> None:
+def pretrain(run: Annotated[PretrainRun, tyro.conf.arg(name="")]) -> None:
     """Pretrain a motion prior (L1 ε-prediction) and write it as .safetensors.
 
-    Args:
-        motions: Motion files or folders.
-        out: Output prior (.safetensors): the checkpoint with the lowest held-out loss (early
-            stopping); the last weights go to OUT.last.safetensors.
-        holdout: Clip names (file stems) kept out of training and used for validation.
-        include: Glob patterns of clip names to train on (all if empty).
-        exclude: Glob patterns of clip names to skip.
-        holdout_tail: Also hold out the last fraction of every training clip (for one-clip priors).
-        mirror: Add left/right mirrored copies of the training clips.
-        norm_stats: q_low/q_high from a feature file (`smp-gym data features`) or fit on every
-            clip of a motion folder (default: fit on the training windows).
-        run_dir: Logs and resumable checkpoint (default: OUT_run/ next to OUT).
-        resume: Continue from RUN_DIR/last.pt.
-    """
-    from smp_gym.prior.train import run_pretrain
+    Every flag is a field of ``smp_gym.tools.pretrain.PretrainRun`` (``--cfg.*``: its
+    ``PretrainCfg``); prints the run's summary as JSON."""
+    from smp_gym.tools.pretrain import run_pretrain
 
-    result = run_pretrain(
-        motions=motions,
-        out=out,
-        cfg=cfg,
-        holdout=holdout,
-        include=include,
-        exclude=exclude,
-        mirror=mirror,
-        stride=stride,
-        norm_stats=norm_stats,
-        run_dir=run_dir,
-        resume=resume,
-        device=device,
-        holdout_tail=holdout_tail,
-    )
-    print(jsonlib.dumps(result, indent=2))
+    print(jsonlib.dumps(run_pretrain(run), indent=2))
 
 
 # ---------------------------------------------------------------------------------- prior
@@ -215,7 +175,7 @@ def prior_eval(
 def _eval_windows(motions, clips, layout, stride):
     from smp_gym.motion.dataset import build_windows
     from smp_gym.motion.io import load_motions
-    from smp_gym.prior.train import select_clips
+    from smp_gym.tools.pretrain import select_clips
 
     loaded = load_motions(motions, layout)
     if clips:
@@ -459,26 +419,53 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Parse only the chosen command's signature: ``smp-gym tasks`` and ``smp-gym --help`` never
+    resolve another command's annotations, so nothing heavy (torch, mjlab) is imported for them."""
+    from smp_gym import triton_guard
     from smp_gym.errors import SmpGymError
 
+    triton_guard.install()  # commands render (play, prior sample) or load mujoco (pretrain's FK)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in GROUPS:
-            tyro.extras.subcommand_cli_from_dict(
-                GROUPS[argv[0]], prog=f"smp-gym {argv[0]}", args=argv[1:]
-            )
+            group = GROUPS[argv[0]]
+            if len(argv) > 1 and argv[1] in group:
+                _run(group[argv[1]], f"smp-gym {argv[0]} {argv[1]}", argv[2:])
+            else:
+                _menu(group, f"smp-gym {argv[0]}", argv[1:])
+        elif argv and argv[0] in COMMANDS:
+            _run(COMMANDS[argv[0]], f"smp-gym {argv[0]}", argv[1:])
         else:
-            tyro.extras.subcommand_cli_from_dict(
-                {**COMMANDS, **{g: _group_help(g) for g in GROUPS}}, prog="smp-gym", args=argv
-            )
+            _menu({**COMMANDS, **{g: _group_help(g) for g in GROUPS}}, "smp-gym", argv)
     except SmpGymError as err:  # our errors already say what to do: no traceback
         print(f"smp-gym: error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
-def _group_help(group: str):
+def _run(command: Callable[..., None], prog: str, args: list[str]) -> None:
+    tyro.cli(command, prog=prog, args=args)
+
+
+def _menu(commands: dict[str, Callable[..., None]], prog: str, args: list[str]) -> None:
+    """The list of subcommands (help, or tyro's error for a missing/unknown one), built from
+    argument-free stand-ins that carry each command's docstring: no signature is resolved."""
+    tyro.extras.subcommand_cli_from_dict(
+        {name: _stand_in(fn) for name, fn in commands.items()}, prog=prog, args=args
+    )
+    raise SystemExit(2)  # unreachable for valid input: every name above was dispatched by main
+
+
+def _stand_in(command: Callable[..., None]) -> Callable[[], None]:
+    def stand_in() -> None:
+        pass
+
+    stand_in.__doc__ = command.__doc__
+    return stand_in
+
+
+def _group_help(group: str) -> Callable[[], None]:
     def show() -> None:
-        print(f"usage: smp-gym {group} {{{','.join(GROUPS[group])}}} ...")
+        pass
 
     show.__doc__ = f"Subcommands: {', '.join(GROUPS[group])} (smp-gym {group} --help)."
     return show

@@ -53,6 +53,8 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         generator: torch.Generator,
         action_bounds: tuple[Tensor, Tensor],
     ) -> None:
+        """``action_bounds``: the actions [action_dim] that put the PD targets on the joints'
+        lower / upper limits (actions are clipped to them; the space is symmetric)."""
         self.cfg, self.info = cfg, task_info(cfg.env_id)
         self.spec_task, self.task_cfg = task, cfg.task
         self.num_envs, self.render_mode = cfg.num_envs, cfg.render_mode
@@ -70,18 +72,18 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.single_state_space = _box(groups["critic"].shape)
         self.state_space = batch_space(self.single_state_space, self.num_envs)
-        low, high = action_bounds
-        self.single_action_space = gymnasium.spaces.Box(
-            low.cpu().numpy(), high.cpu().numpy(), dtype=np.float32
-        )
+        self._actions = ActionCheck(*action_bounds, cfg=cfg)
+        bound = self._actions.bound.cpu().numpy()  # symmetric: the zero action is the default pose
+        self.single_action_space = gymnasium.spaces.Box(-bound, bound, dtype=np.float32)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-
-        self._actions = ActionCheck(low, high, cfg=cfg)
         self._obs: Tensor | None = None
         self._state: Tensor | None = None
         # Envs whose episode ended and whose reset is pending: NEXT_STEP resets them in the next
         # step(), DISABLED in reset(options={"reset_mask": ...}); SAME_STEP never leaves any.
         # _has_pending mirrors pending.any() on the host (set where the mask is set: no sync).
+        # reset(options={"reset_stats": True}) restores the reward state as built (the pool: a copy)
+        gsi_state = self.gsi.state_dict() if self.gsi is not None else {}
+        self._built = {"normalizer": reward.normalizer.state_dict(), "gsi": gsi_state}
         self._pending = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
         self._has_pending = False
         self._nonfinite_seen = torch.zeros((), dtype=torch.long, device=self.device)
@@ -90,10 +92,15 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Reset all envs, or those in ``options['reset_mask']`` (bool, shape ``(num_envs,)``).
-        ``seed`` seeds the simulator's RNGs and this env's generator (SDS noise, GSI draws)."""
+        ``seed`` seeds the simulator's RNGs and this env's generator (SDS noise, GSI draws);
+        ``options['reset_stats']`` also restores the SDS normalizer and the GSI pool to their
+        state at construction, so ``reset(seed=s, options={"reset_stats": True})`` reproduces
+        the rewards too (docs/env_api.md#seeding-and-determinism)."""
         if seed is not None:
             self._generator.manual_seed(seed)
             self.ops.seed(self.sim, seed)
+        if (options or {}).get("reset_stats"):
+            self.load_state_dict(self._built)
         mask = (options or {}).get("reset_mask")
         mask = None if mask is None else check_reset_mask(mask, self.num_envs, self.device)
         if mask is None or self._obs is None:
@@ -159,10 +166,11 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         done_ids = done.nonzero().squeeze(-1)  # the step's one host sync: info keys depend on it
         if len(done_ids) == 0:
             return obs, state
+        step_info = dict(info)  # SAME_STEP's final_info: the step's own keys, as SyncVectorEnv
         for key, value in self.episodes.final(terminated).items():  # "smp_episode/<stat>"
             info[key], info["_" + key] = value, done
         if self.autoreset_mode is AutoresetMode.SAME_STEP:
-            info["final_info"], info["_final_info"] = dict(info), done  # the step's info
+            info["final_info"], info["_final_info"] = step_info, done
             info["final_obs"], info["_final_obs"] = obs.clone(), done
             return self._reset_into(done, done_ids, obs, state)
         self._pending, self._has_pending = self._pending | done, True  # NEXT_STEP, DISABLED

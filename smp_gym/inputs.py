@@ -14,10 +14,16 @@ from smp_gym.config import ResolvedCfg
 class ActionCheck:
     """Actions [num_envs, action_dim] as float32 on the bounds' device: the shape checked (host
     metadata, no sync) when ``cfg.check_action_shape``, finiteness when ``check_action_finite``
-    (one host sync), clipped to ``[low, high]`` when ``clip_actions``."""
+    (one host sync), clipped to the joint range ``[low, high]`` when ``clip_actions``.
+
+    ``low``/``high`` [action_dim] are the actions that put each joint's PD target on its lower /
+    upper limit; the action *space* is the symmetric ``[-bound, bound]``, ``bound =
+    max(|low|, |high|)``, so its midpoint, the zero action, is the default pose under any
+    rescaling wrapper, and ±bound reach both limits (the nearer one saturates earlier)."""
 
     def __init__(self, low: Tensor, high: Tensor, *, cfg: ResolvedCfg) -> None:
         self.low, self.high, self.device = low, high, low.device
+        self.bound = torch.maximum(low.abs(), high.abs())
         self.expected = (cfg.num_envs, low.shape[0])
         self.check_shape, self.check_finite = cfg.check_action_shape, cfg.check_action_finite
         self.clip, self.env_id = cfg.clip_actions, cfg.env_id

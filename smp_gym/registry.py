@@ -54,7 +54,7 @@ TASKS: dict[str, TaskInfo] = {
             default_prior="locomotion",
             episode_length_s=20.0,
             reward=SmpRewardCfg(ws=4.0),
-        ),  # SEED_SPEC §5.4
+        ),  # docs/reference.md#location
         TaskInfo(
             id="SmpGetupG1-v0",
             name="getup",

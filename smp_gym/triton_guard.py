@@ -9,14 +9,22 @@ Loaded *before* Mesa, triton is safe. Measured on this project's CPU machine (Me
 3.8): ``import mujoco; import triton`` with ``MUJOCO_GL=osmesa`` exits with SIGSEGV, the reverse
 order runs; the same for ``MUJOCO_GL=egl`` once a Mesa EGL context has rendered.
 
-:func:`install` (run by ``import smp_gym``, stdlib only, no cost) registers an import hook that
-imports triton just before ``mujoco`` or ``OpenGL`` is first imported, unless ``MUJOCO_GL`` then
-names a backend without Mesa (``glfw``, ``disable``). (mjlab sets ``MUJOCO_GL=egl`` when it is
-unset, so unset counts as egl.) If Mesa's GL is already in the process when smp_gym is imported,
-preloading is too late: triton is then blocked for this process (``sys.modules["triton"] =
-None``: ``import triton`` raises ModuleNotFoundError and ``importlib.util.find_spec`` returns
-None, which torch reads as "no triton"; CPU ``torch.compile`` does not need it) and one warning
-says how to keep it.
+:func:`install` (stdlib only, no cost) is called where rendering is configured — by
+``smp_gym.tools.render.configure_gl()`` (the examples, ``smp-gym play``, prior videos, the
+viewer) and by ``smp-gym``'s ``main()`` — never by ``import smp_gym``: a process that does not
+configure rendering keeps its import system and its triton untouched. It registers an import
+hook that imports triton just before ``mujoco`` or ``OpenGL`` is first imported, unless
+``MUJOCO_GL`` then names a backend without Mesa (``glfw``, ``disable``). (mjlab sets
+``MUJOCO_GL=egl`` when it is unset, so unset counts as egl.) If Mesa's GL is already in the
+process when rendering is configured, preloading is too late: triton is then blocked for this
+process (``sys.modules["triton"] = None``: ``import triton`` raises ModuleNotFoundError and
+``importlib.util.find_spec`` returns None, which torch reads as "no triton"; CPU
+``torch.compile`` does not need it) and one warning says how to keep it.
+
+A script that exports ``MUJOCO_GL=osmesa`` itself and imports mujoco/mjlab calls
+``configure_gl()`` (or :func:`install`) first, as it would to choose a headless backend.
+:func:`triton_unsafe` tells library code (the prior's ``torch.compile``) whether importing triton
+now would crash, from what the process has loaded, not from ``MUJOCO_GL``.
 """
 
 from __future__ import annotations
@@ -80,9 +88,10 @@ def install() -> str:
         sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _PreloadTriton)]
         sys.modules["triton"] = None  # Python's own idiom: `import triton` -> ModuleNotFoundError
         warnings.warn(
-            "Mesa's OpenGL (MUJOCO_GL=osmesa or Mesa EGL) was loaded before smp_gym was imported: "
-            "triton, which segfaults when loaded after Mesa, is disabled in this process, so torch "
-            "runs without it. To keep triton, import smp_gym before mujoco/mjlab.",
+            "Mesa's OpenGL (MUJOCO_GL=osmesa or Mesa EGL) was loaded before rendering was "
+            "configured: triton, which segfaults when loaded after Mesa, is disabled in this "
+            "process, so torch runs without it. To keep triton, call "
+            "smp_gym.tools.render.configure_gl() before importing mujoco/mjlab.",
             RuntimeWarning,
             stacklevel=2,
         )
@@ -90,3 +99,16 @@ def install() -> str:
     if not any(isinstance(f, _PreloadTriton) for f in sys.meta_path):
         sys.meta_path.insert(0, _PreloadTriton())
     return "hook"
+
+
+def triton_unsafe() -> str | None:
+    """Why importing triton now would crash this process (Mesa's LLVM is loaded and triton is
+    not), or None when it is safe (triton already loaded or blocked, absent, or no Mesa)."""
+    if "triton" in sys.modules or not mesa_loaded():
+        return None
+    if importlib.util.find_spec("triton") is None:
+        return None
+    return (
+        "triton would load after Mesa's OpenGL (OSMesa / Mesa EGL), and their LLVM copies clash; "
+        "call smp_gym.tools.render.configure_gl() (or import triton) before mujoco/mjlab"
+    )

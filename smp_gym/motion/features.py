@@ -1,4 +1,5 @@
-"""Motion features (SEED_SPEC §1.6) from kinematic frames, and their inverse for GSI.
+"""Motion features (docs/reference.md#feature-layout) from kinematic frames, and their inverse
+for GSI.
 
 A window's features are expressed in the yaw-only frame of its **last** frame (the anchor):
 root xy relative to the anchor, absolute root height, tan-norm 6D root rotation, joint angles,

@@ -3,8 +3,9 @@
 Two formats:
 - LAFAN1-retargeting CSV: no header, one row per frame (default 30 fps), 36 columns:
   root xyz, root quaternion **xyzw**, then the 29 joint angles in ``layout.joint_names`` order.
-  Resampled to ``layout.fps`` (lerp / slerp, endpoint excluded, SEED_SPEC §1.4); velocities by
-  finite differences; end-effectors by forward kinematics on mjlab's G1 model.
+  Resampled to ``layout.fps`` (lerp / slerp, endpoint excluded;
+  docs/reference.md#motion-data-and-resampling); velocities by finite differences; end-effectors
+  by forward kinematics on mjlab's G1 model.
 - mjlab motion NPZ: ``fps, joint_pos, body_pos_w, body_quat_w, body_lin_vel_w,
   body_ang_vel_w``; bodies in ``body_names`` order. Used as stored when its fps matches,
   otherwise resampled like a CSV.

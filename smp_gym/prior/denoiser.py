@@ -1,4 +1,5 @@
-"""The DiT-style ε-predictor of SEED_SPEC §2.1, with the reference's state-dict key names.
+"""The DiT-style ε-predictor of docs/reference.md#denoiser, with the reference's state-dict key
+names.
 
 x_t [B, W, F] and integer timesteps t [B] -> predicted noise [B, W, F]:
 1x1-conv residual -> bias-free projection -> + sinusoidal positions -> N blocks of
@@ -8,43 +9,12 @@ x_t [B, W, F] and integer timesteps t [B] -> predicted noise [B, W, F]:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from smp_gym.errors import ConfigError
-
-
-@dataclass(frozen=True, kw_only=True)
-class DenoiserCfg:
-    feature_dim: int = 59
-    """Features per frame (F)."""
-    window: int = 10
-    """Frames per window (W)."""
-    d_model: int = 128
-    """Transformer width (the reference's shipped priors use 128)."""
-    nhead: int = 4
-    """Attention heads (not visible in any weight shape, so it is stored explicitly)."""
-    num_layers: int = 2
-    """Number of DiT blocks."""
-    dropout: float = 0.0
-    """Dropout after attention and inside the MLP (training only)."""
-
-    def __post_init__(self) -> None:
-        if self.d_model % self.nhead:
-            raise ConfigError(
-                f"DenoiserCfg.d_model: {self.d_model} is not divisible by nhead={self.nhead}."
-            )
-        for name in ("feature_dim", "window", "d_model", "nhead", "num_layers"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"DenoiserCfg.{name}: received {getattr(self, name)}; need >= 1.")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"DenoiserCfg.dropout: received {self.dropout}; need 0 <= p < 1.")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from smp_gym.prior.config import DenoiserCfg
 
 
 class _TimestepEmbedder(nn.Module):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import torch
 from torch import Tensor
 
@@ -14,15 +16,15 @@ def ddpm_sample(
     n: int,
     generator: torch.Generator | None = None,
     batch_size: int = 1024,
-    progress: bool = False,
+    progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
 ) -> Tensor:
-    """Draw ``n`` windows with the full T-step ancestral sampler. Returns raw features [n, W, F]."""
-    out = []
-    chunks = range(0, n, batch_size)
-    if progress:
-        from tqdm import tqdm
+    """Draw ``n`` windows with the full T-step ancestral sampler. Returns raw features [n, W, F].
 
-        chunks = tqdm(chunks, desc="sampling prior", unit="batch")
+    ``progress`` wraps the loop over batches (e.g. ``tqdm``): the library shows no bar itself."""
+    out = []
+    chunks: Iterable[int] = range(0, n, batch_size)
+    if progress is not None:
+        chunks = progress(chunks)
     for start in chunks:
         chain = DdpmChain(prior, min(batch_size, n - start), generator)
         while not chain.done:

@@ -1,4 +1,5 @@
-"""Cosine-β DDPM schedule (Nichol & Dhariwal), T steps, ε-parameterization (SEED_SPEC §2.3)."""
+"""Cosine-β DDPM schedule (Nichol & Dhariwal), T steps, ε-parameterization
+(docs/reference.md#ddpm-schedule)."""
 
 from __future__ import annotations
 

@@ -25,22 +25,11 @@ def check_timesteps(timesteps, num_timesteps: int) -> tuple[int, ...]:
 
 
 def _compile_blocker() -> str | None:
-    """Why torch.compile must not run here (None: it may)."""
-    import importlib.util
-    import os
-    import sys
+    """Why torch.compile must not run here (None: it may): it imports triton, which crashes
+    once Mesa's OpenGL is loaded (decided from what this process loaded, not from MUJOCO_GL)."""
+    from smp_gym.triton_guard import triton_unsafe
 
-    if (
-        os.environ.get("MUJOCO_GL") == "osmesa"
-        and "mujoco" in sys.modules
-        and "triton" not in sys.modules
-        and importlib.util.find_spec("triton") is not None
-    ):
-        return (
-            "torch.compile would load triton after mujoco loaded OSMesa (MUJOCO_GL=osmesa), "
-            "and their LLVM copies clash; import smp_gym (or triton) before mujoco/mjlab"
-        )
-    return None
+    return triton_unsafe()
 
 
 class SdsScorer:

@@ -1,4 +1,4 @@
-"""The Unitree G1 base scene of every SMP task (SEED_SPEC §5.1) as an mjlab config.
+"""The Unitree G1 base scene of every SMP task (docs/reference.md#simulation) as an mjlab config.
 
 Plane terrain; 0.005 s physics x 4 = 50 Hz control; joint-position PD actions around the
 knees-bent pose; actor observations with noise, critic observations without noise and with a

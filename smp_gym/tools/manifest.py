@@ -11,7 +11,7 @@ def heldout_windows(meta: dict, motions, layout):
     """Rebuild a prior's held-out windows from its recorded provenance (clip names, tail split)."""
     from smp_gym.motion.dataset import build_windows
     from smp_gym.motion.io import load_motions
-    from smp_gym.prior.train import split_tail
+    from smp_gym.tools.pretrain import split_tail
 
     names = list(meta.get("heldout_clips", []))
     if not names:

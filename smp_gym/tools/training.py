@@ -121,8 +121,8 @@ def write_json(path: Path, obj) -> None:
 
 def write_args(run_dir: Path, args, env, **resolved) -> None:
     """RUN_DIR/args.json: the script's ``Args``, the values resolved at run time (``num_envs``,
-    ``iterations``, ``device``) and the task's metric declarations (label, unit), which
-    ``smp-gym curves`` reads to title its panels."""
+    ``iterations``, ``device``), the task's metric declarations (label, unit), which
+    ``smp-gym curves`` reads to title its panels, and the env's resolved config (``env``)."""
     import dataclasses
 
     metrics = {
@@ -134,8 +134,10 @@ def write_args(run_dir: Path, args, env, **resolved) -> None:
         }
         for name, m in env.unwrapped.metric_specs.items()
     }
+    env_cfg = env.unwrapped.cfg.to_dict()  # the env's resolved config: what ran
     write_json(
-        Path(run_dir) / "args.json", {**dataclasses.asdict(args), **resolved, "metrics": metrics}
+        Path(run_dir) / "args.json",
+        {**dataclasses.asdict(args), **resolved, "metrics": metrics, "env": env_cfg},
     )
 
 

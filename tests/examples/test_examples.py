@@ -38,6 +38,7 @@ def run(cmd, **kw):
         ("skrl_ppo.py", ["--rollouts", "8", "--checkpoint-every", "1"]),
         ("sb3_ppo.py", ["--n-steps", "8", "--checkpoint-every", "1"]),
         ("rsl_rl_ppo.py", ["--steps-per-env", "8", "--save-interval", "1"]),
+        ("rl_games_ppo.py", ["--horizon", "8", "--checkpoint-every", "1"]),
     ],
 )
 def test_example_trains_and_its_policy_evaluates(script, extra, tmp_path):

@@ -9,15 +9,18 @@ from tests.sim.conftest import make
 pytestmark = pytest.mark.sim
 
 
-@pytest.mark.parametrize("library", ["sb3", "skrl", "rsl_rl"])
+@pytest.mark.parametrize("library", ["sb3", "skrl", "rsl_rl", "rl_games"])
 def test_adapter_refuses_a_next_step_env(library):
     env = make("SmpSteeringG1-v0", num_envs=2, autoreset_mode="NextStep", gsi={"init": "default"})
     if library == "sb3":
         from smp_gym.adapters.sb3 import SmpSb3VecEnv as Adapter
     elif library == "skrl":
         from smp_gym.adapters.skrl import SmpSkrlWrapper as Adapter
-    else:
+    elif library == "rsl_rl":
         from smp_gym.adapters.rsl_rl import SmpRslRlVecEnv as Adapter
+    else:
+        pytest.importorskip("rl_games")
+        from smp_gym.adapters.rl_games import SmpRlGamesVecEnv as Adapter
     with pytest.raises(
         ConfigError,
         match=r"autoreset_mode=AutoresetMode.NEXT_STEP; it needs "

@@ -104,28 +104,7 @@ def run(kind: str, mode: AutoresetMode) -> dict:
     return out
 
 
-# recompose's SAME_STEP final_info also holds the smp_episode/<stat> keys (the contract: only the
-# per-step keys), so the loop finds "episode" in "smp_episode/return" and indexes a string.
-CLEANRL_MODES = [
-    pytest.param(
-        m,
-        id=m.value,
-        marks=[
-            pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="SAME_STEP final_info "
-                "carries smp_episode/<stat>: CleanRL's loop raises TypeError (routed to the env)",
-            )
-        ]
-        if m is AutoresetMode.SAME_STEP
-        else [],
-    )
-    for m in MODES
-]
-
-
-@pytest.mark.parametrize("mode", CLEANRL_MODES)
+@pytest.mark.parametrize("mode", MODES, ids=[m.value for m in MODES])
 def test_cleanrl_idiom_runs_and_sees_what_sync_vector_env_sees(mode):
     ours, ref = run("smp", mode), run("sync", mode)
     assert "cleanrl" not in ours["errors"] and "cleanrl" not in ref["errors"], ours["errors"]

@@ -35,7 +35,7 @@ def test_spaces_rewards_and_autoreset_contract(env_id):
         assert reward.shape == terminated.shape == truncated.shape == (2,)
         assert terminated.dtype == truncated.dtype == torch.bool and reward.dtype == torch.float32
         assert torch.isfinite(reward).all()
-        # product mode, the default (SEED_SPEC §4.6): reward = task × r_smp, both in [0, 1]
+        # product mode, the default (docs/reference.md#reward-composition): reward = task × r_smp, both in [0, 1]
         assert torch.allclose(reward, info["task_reward"] * info["smp_reward"])
         assert ((info["task_reward"] >= 0) & (info["task_reward"] <= 1)).all()
         assert ((info["smp_reward"] > 0) & (info["smp_reward"] <= 1)).all()
@@ -105,27 +105,56 @@ def test_bad_actions_raise_with_expected_shape(steering_env):
     env.step(torch.zeros(3, 29, dtype=torch.int64))
 
 
+def _targets(u):
+    """The PD targets mjlab applies (it subtracts the startup encoder bias) and the joint
+    ranges straight from the MuJoCo model, in the action term's joint order. [N, J], [J], [J]."""
+    term = u.sim.action_manager.get_term("joint_pos")
+    robot, ids = u.sim.scene["robot"], term.target_ids
+    target = robot.data.joint_pos_target[:, ids] + robot.data.encoder_bias[:, ids]
+    model = u.sim.sim.mj_model
+    ranges = torch.tensor(
+        [model.joint("robot/" + robot.joint_names[int(i)]).range for i in ids], dtype=torch.float32
+    )
+    return target, ranges[:, 0], ranges[:, 1]
+
+
 def test_out_of_range_actions_are_clipped_before_they_reach_the_simulator(steering_env):
-    """a = 1e6 is clipped to the action space's high bound, so the PD target mjlab writes is
-    offset + scale·high = the joint's upper limit (high = (q_max - offset)/scale; mjlab 1.6
-    subtracts the startup encoder bias from the target)."""
+    """a = ±1e6 is clipped to the joint range's action, (q_max - offset)/scale (or q_min's), so
+    the PD target mjlab writes is exactly the joint's upper (lower) limit."""
     env = steering_env
     env.reset(seed=0)
     u = env.unwrapped
-    env.step(torch.full((3, 29), 1e6))
+    for sign, side in ((1.0, 2), (-1.0, 1)):
+        env.step(torch.full((3, 29), sign * 1e6))
+        limit = _targets(u)[side]
+        assert torch.allclose(_targets(u)[0], limit.expand(3, -1), atol=1e-5)
+
+
+def test_zero_action_is_the_default_pose_under_gymnasiums_rescaling_wrappers(steering_env):
+    """The action space is symmetric and finite, so Gymnasium's RescaleAction and ClipAction map
+    0 to 0: the PD target is the default pose (the action term's offset). Under
+    RescaleAction(-1, 1), +1 / -1 put every joint on its upper / lower limit (docs/env_api.md)."""
+    from gymnasium.wrappers.vector import ClipAction, RescaleAction
+
+    u = steering_env.unwrapped
+    space = u.single_action_space
+    assert np.isfinite(space.high).all() and (space.high > 0).all()
+    assert np.array_equal(space.low, -space.high)
     term = u.sim.action_manager.get_term("joint_pos")
-    robot = u.sim.scene["robot"]
-    ids = term.target_ids
-    high = torch.as_tensor(u.single_action_space.high)
-    assert torch.equal(term.raw_action, high.expand(3, -1))
-    target = robot.data.joint_pos_target[:, ids] + robot.data.encoder_bias[:, ids]
-    assert torch.allclose(target, term.offset + term.scale * high, atol=1e-5)
-    model = u.sim.sim.mj_model  # the joint ranges straight from the MuJoCo model
-    q_max = torch.tensor(
-        [model.joint("robot/" + robot.joint_names[int(i)]).range[1] for i in ids],
-        dtype=torch.float32,
-    )
-    assert torch.allclose(target, q_max.expand(3, -1), atol=1e-5)
+    default = term.offset.expand(3, -1)
+    zero = np.zeros((3, 29), dtype=np.float32)
+    for wrapped in (RescaleAction(steering_env, -1.0, 1.0), ClipAction(steering_env)):
+        wrapped.reset(seed=0)
+        wrapped.step(zero)
+        # 0 up to the float32 rounding of Gymnasium's affine map (~1e-6; asymmetric bounds
+        # were up to 3.48 action units off)
+        assert term.raw_action.abs().max() < 1e-5
+        assert torch.allclose(_targets(u)[0], default, atol=1e-5)
+    rescaled = RescaleAction(steering_env, -1.0, 1.0)
+    for sign, side in ((1.0, 2), (-1.0, 1)):
+        rescaled.step(zero + sign)
+        target, *limits = _targets(u)
+        assert torch.allclose(target, limits[side - 1].expand(3, -1), atol=1e-5)
 
 
 def test_render_rgb_array():

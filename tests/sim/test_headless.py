@@ -162,10 +162,13 @@ RSL_RL = """
     resolve_optimizer("adam")(torch.nn.Linear(3, 2).parameters(), lr=1e-3)
 """
 OPTIMIZERS = {"sb3": SB3, "skrl": SKRL, "rsl_rl": RSL_RL}
+# Rendering is configured (configure_gl(), which installs smp_gym.triton_guard; `import smp_gym`
+# no longer does) before, after or between mujoco and the optimizer.
+GL = "import smp_gym\nfrom smp_gym.tools.render import configure_gl\nconfigure_gl()\n"
 ORDERS = {
-    "smp_gym, mjlab, optimizer": ("import smp_gym\nimport mjlab.envs\n", "{opt}"),
-    "mujoco, smp_gym, optimizer": ("import mujoco\nimport smp_gym\n", "{opt}"),
-    "optimizer, smp_gym, mjlab": ("{opt}\nimport smp_gym\nimport mjlab.envs\n", ""),
+    "configure_gl, mjlab, optimizer": (GL + "import mjlab.envs\n", "{opt}"),
+    "mujoco, configure_gl, optimizer": ("import mujoco\n" + GL, "{opt}"),
+    "optimizer, configure_gl, mjlab": ("{opt}\n" + GL + "import mjlab.envs\n", ""),
 }
 
 
@@ -230,7 +233,9 @@ def test_pretrain_cli_with_osmesa_exported(tmp_path):
 
 
 EGL_RENDER_THEN_ADAM = """
-    import smp_gym, mujoco, torch
+    from smp_gym.tools.render import configure_gl
+    configure_gl()
+    import mujoco, torch
     m = mujoco.MjModel.from_xml_string('<mujoco><worldbody><geom size="1"/></worldbody></mujoco>')
     try:
         r = mujoco.Renderer(m, 32, 32)

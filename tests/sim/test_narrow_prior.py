@@ -6,8 +6,9 @@ import warnings
 import pytest
 import torch
 
-from smp_gym.prior.train import PretrainCfg, run_pretrain
+from smp_gym.prior.config import PretrainCfg
 from smp_gym.registry import TASKS
+from smp_gym.tools.pretrain import PretrainRun, run_pretrain
 from tests.sim.conftest import make
 
 pytestmark = pytest.mark.sim
@@ -18,13 +19,15 @@ def narrow_prior(seed_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("narrow") / "my.safetensors"
     cfg = PretrainCfg(steps=30, batch_size=64, noise_samples=2, eval_every=30, save_every=30)
     run_pretrain(
-        motions=[seed_dir / "csv"],
-        out=out,
-        cfg=cfg,
-        exclude=("*mirror*",),
-        mirror=False,
-        progress=False,
-        device="cpu",
+        PretrainRun(
+            motions=(seed_dir / "csv",),
+            out=out,
+            cfg=cfg,
+            exclude=("*mirror*",),
+            mirror=False,
+            progress=False,
+            device="cpu",
+        )
     )
     return out
 

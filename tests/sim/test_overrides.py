@@ -14,6 +14,6 @@ def test_reward_override_keeps_location_ws_and_getup_termination_ws():
     env = make("SmpGetupG1-v0", num_envs=1, reward={"ws": 2.0})
     t = env.unwrapped.reward.termination
     assert env.unwrapped.reward.cfg.ws == 2.0
-    # SEED_SPEC §5.5: smp_too_low(threshold=0.02, ws=6.0, grace_steps=5), independent of the reward.
+    # docs/reference.md#getup: smp_too_low(threshold=0.02, ws=6.0, grace_steps=5), independent of the reward.
     assert (t.ws, t.threshold, t.grace_steps) == (6.0, 0.02, 5)
     env.close()

@@ -1,4 +1,6 @@
-"""Each task's reward pinned to SEED_SPEC §5 (task terms) and §4.5-4.6 (r_smp), by hand.
+"""Each task's reward pinned by hand: the task terms to docs/reference.md#forward through
+docs/reference.md#getup, r_smp to docs/reference.md#sds-reward and
+docs/reference.md#reward-composition.
 
 Every expected value is arithmetic written out in the test from the spec's formulas, never a
 call to the function under test. The env-level checks write a hand-made state (root pose and
@@ -21,7 +23,7 @@ QUIET = {"push_robot": False, "domain_randomization": False, "observation_noise"
 HEAD_ABOVE_ROOT = 0.044 + 0.43
 """Head site height above the pelvis origin, upright with the waist at 0: waist_roll_link sits
 0.044 m above pelvis (the G1 model's body pos; waist_yaw_link and torso_link add 0) and the
-``head`` site is 0.43 m above torso_link (SEED_SPEC §5.5)."""
+``head`` site is 0.43 m above torso_link (docs/reference.md#getup)."""
 
 
 def yaw_quat(h: float) -> list[float]:
@@ -31,7 +33,7 @@ def yaw_quat(h: float) -> list[float]:
 
 # --------------------------------------------------------------------------- pure functions
 def test_velocity_term_by_hand():
-    """exp(-s·|v*·d - v|²), and 0 when v·d < 0 (SEED_SPEC §5.2)."""
+    """exp(-s·|v*·d - v|²), and 0 when v·d < 0 (docs/reference.md#forward)."""
     from smp_gym.envs.steering import velocity_reward
 
     d = torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.6, 0.8]])
@@ -46,7 +48,7 @@ def test_velocity_term_by_hand():
 
 
 def test_facing_term_by_hand():
-    """max(f · (cos h, sin h), 0) (SEED_SPEC §5.3)."""
+    """max(f · (cos h, sin h), 0) (docs/reference.md#steering)."""
     from smp_gym.envs.steering import facing_reward
 
     f = torch.tensor([[math.cos(math.pi / 6), math.sin(math.pi / 6)], [0.0, 1.0], [1.0, 0.0]])
@@ -56,7 +58,7 @@ def test_facing_term_by_hand():
 
 
 def test_location_term_is_linear_in_distance():
-    """exp(-0.25·|goal - xy|), the distance not squared (SEED_SPEC §5.4)."""
+    """exp(-0.25·|goal - xy|), the distance not squared (docs/reference.md#location)."""
     from smp_gym.envs.location import location_reward
 
     goal = torch.tensor([[3.0, 4.0], [1.0, -1.0]])
@@ -167,7 +169,7 @@ def test_forward_reward_in_the_env_uses_world_x(envs):
 
 
 def test_steering_reward_in_the_env_weights_velocity_and_facing_half_half(envs):
-    """SEED_SPEC §5.3: 0.5·velocity + 0.5·facing. The reference's inline comment says 0.7/0.3;
+    """docs/reference.md#steering: 0.5·velocity + 0.5·facing. The reference's inline comment says 0.7/0.3;
     that comment is stale (the spec records the code's 0.5/0.5, and Getup is the 0.7/0.3 task)."""
     env = envs("SmpSteeringG1-v0")
     cmd = env.unwrapped.sim.command_manager.get_term("steering")
@@ -247,7 +249,7 @@ def test_getup_reward_in_the_env_weights_upward_and_head_height(envs):
     ],
 )
 def test_episode_length_in_steps(envs, task, steps):
-    """SEED_SPEC §5: 20 s episodes (Getup 5 s) at the 0.02 s control step: 1000 and 250 steps."""
+    """docs/reference.md#episode-lengths: 20 s episodes (Getup 5 s) at the 0.02 s control step: 1000 and 250 steps."""
     assert envs(task).unwrapped.max_episode_steps == steps
 
 
@@ -258,14 +260,15 @@ WS = {
     "SmpLocationG1-v0": 4.0,
     "SmpGetupG1-v0": 6.0,
 }
-"""SEED_SPEC §4.6: ws = 6 for Forward, Steering and Getup, 4 for Location."""
+"""docs/reference.md#reward-composition: ws = 6 for Forward, Steering and Getup, 4 for Location."""
 
 ERRORS = [  # per step: [env][k] raw SDS error at k = (8, 15, 22)
     [[0.2, 0.4, 0.6], [0.6, 0.8, 1.0]],
     [[0.1, 0.1, 0.1], [0.3, 0.5, 0.7]],
     [[0.9, 0.9, 0.9], [0.9, 0.9, 0.9]],
 ]
-# The running mean μ_k is updated with this step's batch BEFORE normalizing (SEED_SPEC §4.5):
+# The running mean μ_k is updated with this step's batch BEFORE normalizing
+# (docs/reference.md#running-normalizer):
 #   step 1 (first batch, μ = its mean): μ = ((0.2+0.6)/2, (0.4+0.8)/2, (0.6+1.0)/2) = (0.4, 0.6, 0.8)
 #   step 2 (count-weighted, 2 + 2 samples): μ = (2·(0.4, 0.6, 0.8) + (0.4, 0.6, 0.8)) / 4
 #          = (0.3, 0.45, 0.6)
@@ -312,7 +315,7 @@ def test_smp_reward_is_exp_of_ws_times_mean_error_over_running_mean(envs, task):
             assert normalizer.mean.tolist() == pytest.approx(MU[step], rel=1e-6), step
             raw_mean = [sum(row) / 3 for row in ERRORS[step]]
             assert info["sds_error"].tolist() == pytest.approx(raw_mean, rel=1e-6)
-            # product mode (SEED_SPEC §4.6): reward = task × r_smp
+            # product mode (docs/reference.md#reward-composition): reward = task × r_smp
             assert reward.tolist() == pytest.approx(
                 (info["task_reward"] * torch.tensor(want)).tolist(), rel=1e-5
             )

@@ -1,4 +1,4 @@
-"""Task-specific behaviour, including the two reference bugs we fix (SEED_SPEC §7.3)."""
+"""Task-specific behaviour, including the two reference bugs we fix (docs/reference.md#reference-bugs-fixed)."""
 
 import pytest
 import torch

@@ -1,5 +1,5 @@
-"""Terminations in a real env (SEED_SPEC §5.1-5.5): states are written into the simulator and
-the physics runs; no fake contact lists.
+"""Terminations in a real env (docs/reference.md#shared-terminations, docs/reference.md#getup):
+states are written into the simulator and the physics runs; no fake contact lists.
 
 - ``base_too_low``: root z < 0.3 m ends the episode (Forward, Steering, Location; not Getup).
 - ``self_collision``: a contact between two robot bodies ends it (not in Getup).

@@ -114,6 +114,13 @@ def _final_info_is_episode_stats(info, done):  # main before the contract: stats
     return info
 
 
+def _stats_in_final_info(info, done):  # an earlier layout of our env: final_info = dict(info)
+    info = _flat_stats_mask_per_key(info, done)
+    if "final_info" in info:
+        info["final_info"] = {**info["final_info"], **{k: v for k, v in info.items() if "smp" in k}}
+    return info
+
+
 def _final_info_on_end(info, done):  # main's NEXT_STEP/DISABLED before the contract
     if done.any():
         info["final_info"] = {"episode_return": np.zeros(len(done))}
@@ -242,6 +249,10 @@ BROKEN = {  # name: (env builder, rule it breaks)
         lambda: Tamper(info_env(SAME), step_fn=_with(_final_info_is_episode_stats)),
         "same_step.final_info_is_step_info",
     ),
+    "SAME_STEP final_info with the episode statistics": (
+        lambda: Tamper(info_env(SAME), step_fn=_with(_stats_in_final_info)),
+        "same_step.final_info_no_stats",
+    ),
     "NEXT_STEP final_info on the ending step": (
         lambda: Tamper(sync_env(NEXT), step_fn=_with(_final_info_on_end)),
         "next_step.no_final_info",
@@ -367,3 +378,17 @@ def test_torchrl_drops_keys_that_first_appear_after_its_spec_discovery():
         keys[lengths] = set(td["next"].keys())
     assert "smp_episode/return" in keys[(1, 2)] and "effort" in keys[(1, 2)]
     assert "smp_episode/return" not in keys[(3, 4)] and "effort" in keys[(3, 4)]
+
+
+def test_per_env_record_episode_statistics_breaks_final_info_no_stats():
+    """Gymnasium's own SyncVectorEnv with RecordEpisodeStatistics on each sub-env (the pre-1.0
+    CleanRL setup) puts 'episode' into final_info: the rule fails it, as CleanRL's loop crashes
+    on it (tests/interop/test_loop_idioms.py)."""
+    fns = [
+        lambda k=k: gymnasium.wrappers.RecordEpisodeStatistics(
+            gymnasium.make("Pendulum-v1", max_episode_steps=k)
+        )
+        for k in (3, 4)
+    ]
+    with pytest.raises(ContractViolation, match=r"^\[same_step\.final_info_no_stats\] step 2: "):
+        check_vector_env(SyncVectorEnv(fns, autoreset_mode=SAME), steps=8)

@@ -57,7 +57,7 @@ def test_unknown_task_lists_valid_ids():
 
 
 def test_partial_overrides_merge_into_the_tasks_defaults():
-    # SEED_SPEC §4.6: ws is 4 for Location and 6 for the other tasks.
+    # docs/reference.md#reward-composition: ws is 4 for Location and 6 for the other tasks.
     cfg = build_cfg("SmpLocationG1-v0", reward={"mode": "weighted_sum"})
     assert cfg.reward.mode == "weighted_sum" and cfg.reward.ws == 4.0
     assert cfg.reward.timesteps == (8, 15, 22) and cfg.reward.task_weight == 0.5

@@ -25,7 +25,8 @@ from tests.synthetic import gait_arrays, gait_clip
 
 def test_reference_golden_feature(seed_dir):
     clip = load_csv(seed_dir / "csv" / "g1_walk.csv", L)
-    assert clip.num_frames == 52  # 32 rows at 30 fps -> 52 frames at 50 fps (SEED_SPEC §1.4)
+    # 32 rows at 30 fps -> 52 frames at 50 fps (docs/reference.md#motion-data-and-resampling)
+    assert clip.num_frames == 52
     w = clip_windows(clip, L)
     golden = torch.tensor([0, 0, 0.779722, 0.999262, -0.0, 0.038405, -0.038373, 0.040862, 0.998428])
     assert torch.allclose(w[0, 9, :9], golden, atol=2e-6)

@@ -1,4 +1,4 @@
-"""Normalization ranges: q01/q99 per feature (SEED_SPEC §1.7), the degenerate-dim rule, and the
+"""Normalization ranges: q01/q99 per feature (docs/reference.md#normalization), the degenerate-dim rule, and the
 floor that keeps nearly constant features from blowing up normalized values."""
 
 import pytest

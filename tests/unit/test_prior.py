@@ -13,7 +13,7 @@ from smp_gym.prior.checkpoint import import_seed, load, load_prior, save_prior
 from smp_gym.prior.denoiser import Denoiser, DenoiserCfg
 from smp_gym.prior.evaluate import sds_errors, time_shuffle
 
-GOLDEN = {  # SEED_SPEC §3: sum(out), mean|out| for x = linspace(-1, 1, 590) at t = 0, 15, 49
+GOLDEN = {  # docs/reference.md#golden-outputs: sum(out), mean|out| for x = linspace(-1, 1, 590) at t = 0, 15, 49
     "loco": [(-455.2018, 9.02845), (-34.6163, 1.07832), (-0.0852, 0.49887)],
     "lafan_run": [(-249.4611, 7.57386), (-19.8595, 1.06910), (0.0297, 0.50606)],
     "getup_f2s2": [(-169.4032, 9.90437), (-15.9481, 1.04341), (-0.2599, 0.50408)],

@@ -1,6 +1,6 @@
 """All ids are registered on ``import smp_gym`` with a vector entry point; bad calls fail fast.
 
-The expected table is written out from README's task table, SEED_SPEC §5 (20 s episodes,
+The expected table is written out from README's task table, docs/reference.md#episode-lengths (20 s episodes,
 Getup 5 s) and issue 13 (Dodgeball: the locomotion prior, 20 s), never read back from the
 registry under test.
 """

@@ -1,4 +1,4 @@
-"""The DDPM schedule against SEED_SPEC §2.3 (cosine β, T = 50), values written out by hand.
+"""The DDPM schedule against docs/reference.md#ddpm-schedule (cosine β, T = 50), values written out by hand.
 
 ᾱ(s) = cos²((s + 0.008)/1.008 · π/2), β_i = min(1 − ᾱ((i+1)/T)/ᾱ(i/T), 0.999), ᾱ_t = Π_{i≤t}(1 − β_i).
 While no β is clipped (every i < 49), the product telescopes: ᾱ_t = ᾱ((t+1)/T) / ᾱ(0).
@@ -10,7 +10,7 @@ import pytest
 
 from smp_gym.prior.schedule import DdpmSchedule
 
-# SEED_SPEC §2.3's table (verified against the reference scheduler), the reward timesteps K first.
+# the table in docs/reference.md#ddpm-schedule (verified against the reference scheduler), the reward timesteps K first.
 SPEC = {  # t: (β_t, ᾱ_t, √(1−ᾱ_t))
     8: (0.017593, 0.916741, 0.288546),
     15: (0.033135, 0.760836, 0.489044),
