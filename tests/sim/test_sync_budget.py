@@ -34,15 +34,7 @@ IDS = [
     "SmpSteeringG1-v0",
     "SmpLocationG1-v0",
     "SmpGetupG1-v0",
-    pytest.param(
-        "SmpDodgeballG1-v0",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="issue 17 finding 1: the ball launcher indexes qpos with a 0-dim tensor "
-            "(.item()) and builds torch.tensor([1, 0, 0, 0], device=...) every step; fixed on "
-            "branch periphery",
-        ),
-    ),
+    "SmpDodgeballG1-v0",  # its launcher synced twice per step before issue 17 finding 1
 ]
 CPU_ONLY = "(_warn_nonfinite)"  # smp_gym/env.py: every step on CPU, every 100th on CUDA
 
