@@ -34,7 +34,7 @@ IDS = [
     "SmpSteeringG1-v0",
     "SmpLocationG1-v0",
     "SmpGetupG1-v0",
-    "SmpDodgeballG1-v0",  # issue 17 finding 1 (the launcher's two syncs per step) fixed
+    "SmpDodgeballG1-v0",  # its launcher synced twice per step before issue 17 finding 1
 ]
 CPU_ONLY = "(_warn_nonfinite)"  # smp_gym/env.py: every step on CPU, every 100th on CUDA
 
