@@ -36,7 +36,7 @@ IDS = [
     "SmpGetupG1-v0",
     "SmpDodgeballG1-v0",  # its launcher synced twice per step before issue 17 finding 1
 ]
-CPU_ONLY = "(_warn_nonfinite)"  # smp_gym/env.py: every step on CPU, every 100th on CUDA
+CPU_ONLY = "faults.py"  # NonfiniteWatch: every step on CPU, every 100th on CUDA
 
 
 def _smp_env(task: str, **kw):
