@@ -17,8 +17,9 @@ from gymnasium.vector.utils import batch_space
 from torch import Tensor
 
 from smp_gym.config import ResolvedCfg
-from smp_gym.episodes import METRIC, NonfiniteWatch
+from smp_gym.episodes import METRIC
 from smp_gym.errors import ConfigError
+from smp_gym.faults import NonfiniteWatch
 from smp_gym.inputs import ActionCheck, check_reset_mask
 from smp_gym.registry import task_info
 
@@ -130,7 +131,7 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         terminated = terminated | self.reward.terminated(raw, self.sim.episode_length_buf)
         if nonfinite is not None:  # blown-up physics: terminated, reward 0, counted
             terminated, reward = terminated | nonfinite, _zero_where(nonfinite, reward)
-            self._nonfinite.add(nonfinite)  # counted; one warning
+            self._nonfinite(nonfinite)
         if self.gsi is not None:
             self.gsi.tick()
 

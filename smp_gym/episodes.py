@@ -3,8 +3,6 @@ accumulated every step and reduced as each ``Metric`` declares. Pure torch."""
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 from torch import Tensor
 
@@ -99,36 +97,3 @@ def episode_mask(info: dict) -> Tensor | None:
 def step_metrics(info: dict) -> dict[str, Tensor]:
     """This step's task metrics, ``info["metric_<name>"]``, keyed by ``<name>``."""
     return {k[len(METRIC) :]: v for k, v in info.items() if k.startswith(METRIC)}
-
-
-class NonfiniteWatch:
-    """Counts envs whose physics state became NaN/inf (they are terminated, reset and given
-    reward 0) and warns once. Looks at the device-side count every step on CPU, every 100th
-    step on CUDA (one host sync then)."""
-
-    def __init__(self, env_id: str, device: torch.device) -> None:
-        self.env_id, self.device = env_id, device
-        self.seen = torch.zeros((), dtype=torch.long, device=device)
-        self.warned, self.steps = False, 0
-
-    def add(self, nonfinite: Tensor) -> None:
-        """Fold in one step's mask [num_envs] bool."""
-        self.seen += nonfinite.sum()
-        self._warn_nonfinite()
-
-    def _warn_nonfinite(self) -> None:
-        self.steps += 1
-        if self.warned or (self.device.type != "cpu" and self.steps % 100):
-            return
-        if not bool(self.seen > 0):
-            return
-        self.warned = True
-        warnings.warn(
-            f"{self.env_id}: the physics state of some envs became NaN/inf "
-            f"({int(self.seen)} so far); they were terminated, reset and given "
-            "reward 0 (info['nonfinite'] marks them). Usual causes: start states outside what "
-            "the robot can reach (an undertrained prior or narrow normalization: try "
-            "gsi={'init': 'default'}) or extreme actions.",
-            RuntimeWarning,
-            stacklevel=4,
-        )
