@@ -278,7 +278,7 @@ def main(args: Args) -> int:
             args, sizes=(4,), steps=10, modes_envs=4, first_steps=2, budget_s=float("inf")
         )
     device = torch.device("cpu" if args.dry_run else "cuda")
-    import smp_gym  # noqa: F401  (registers the ids; before mujoco, see triton_guard)
+    import smp_gym  # noqa: F401  (registers the ids)
 
     p = Probe(args, device)
     p.stage("machine", machine, p)
