@@ -26,7 +26,7 @@ from torch import nn
 from tqdm import tqdm
 
 import smp_gym  # noqa: F401  (registers the ids)
-from smp_gym.adapters.common import scalar_logs
+from smp_gym.adapters.common import LogAccumulator
 from smp_gym.files import atomic_write
 from smp_gym.tools import training
 from smp_gym.tools.policy import build_bundle
@@ -154,13 +154,10 @@ def main(args: Args) -> None:
     # ---- processes, devices, seeds: one rank per process under torchrun
     rank, _, world = training.rank_info()
     device, seed = training.setup_device_and_seed(args.device, args.seed)  # seed + rank
-    if world > 1:
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    training.init_distributed(device)  # this rank's GPU (set_device) and group, before the env
     num_envs = args.num_envs or training.default_num_envs(device)
     iterations = args.iterations or training.default_iterations(device)
-    run_dir = (
-        training.make_run_dir(args.out, args.task, "cleanrl", args.name) if rank == 0 else None
-    )
+    run_dir = training.make_run_dir(args.out, args.task, "cleanrl", args.name)  # rank 0 makes it
     if rank == 0:
         training.write_json(
             run_dir / "args.json",
@@ -209,8 +206,9 @@ def main(args: Args) -> None:
     agent.obs_rms.update(next_obs)
     lr, global_step = args.learning_rate, 0
     bar = tqdm(range(1, iterations + 1), disable=rank != 0, desc=f"cleanrl PPO x{world}")
+    logs = LogAccumulator()  # summed on the device, read once per iteration
     for _iteration in bar:
-        t0, logs, log_counts = time.time(), {}, {}
+        t0 = time.time()
 
         # ---- collect T steps; bootstrap truncations from the exact final observation
         for step in range(T):
@@ -225,9 +223,8 @@ def main(args: Args) -> None:
                     final_value = agent.get_value(info["final_obs"])
                 reward = reward + args.gamma * timeout * final_value
             rewards_buf[step], next_done = reward, (terminated | truncated).float()
-            for k, v in scalar_logs(info).items():  # task reward, r_smp, SDS error, episode stats
-                logs[k] = logs.get(k, 0.0) + v.detach()
-                log_counts[k] = log_counts.get(k, 0) + 1
+            if writer is not None:  # task reward, r_smp, SDS error, metrics, episode stats
+                logs.add(info)
         global_step += T * N * world
 
         # ---- GAE (dones cut the bootstrap; timeouts were folded into the reward above)
@@ -296,25 +293,17 @@ def main(args: Args) -> None:
         agent.obs_rms.update(b_obs)  # after the update, so the rollout's log-probs stay consistent
 
         # ---- log (rank 0): reward decomposition, episode stats, losses, throughput
-        if writer is not None:
-            for k, v in logs.items():
-                writer.add_scalar(
-                    k.replace(" / ", "/").replace(" ", "_"), float(v) / log_counts[k], global_step
-                )
-            for k, v in {
-                "losses/policy_loss": pg_loss,
-                "losses/value_loss": v_loss,
-                "losses/entropy": entropy.mean(),
-                "losses/approx_kl": approx_kl,
-                "losses/clipfrac": clipfrac,
-            }.items():
-                writer.add_scalar(k, float(v.detach()), global_step)
+        if writer is not None:  # one device-to-host read for the env logs, one for the losses
+            scalars = {k.replace(" / ", "/").replace(" ", "_"): v for k, v in logs.read().items()}
+            losses = torch.stack([pg_loss, v_loss, entropy.mean(), approx_kl, clipfrac]).detach()
+            names = ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac")
+            scalars.update(zip((f"losses/{n}" for n in names), losses.tolist(), strict=True))
+            for k, v in scalars.items():
+                writer.add_scalar(k, v, global_step)
             writer.add_scalar("charts/learning_rate", lr, global_step)
             writer.add_scalar("charts/SPS", T * N * world / (time.time() - t0), global_step)
-            if "Episode / episode_return" in logs:  # mean return of the episodes that ended
-                ret = (
-                    float(logs["Episode / episode_return"]) / log_counts["Episode / episode_return"]
-                )
+            if "Episode/episode_return" in scalars:  # mean return of the episodes that ended
+                ret = scalars["Episode/episode_return"]
                 bar.set_postfix(mean_return=f"{ret:.2f}", lr=f"{lr:.1e}")
 
     # ---- save (rank 0): a resumable checkpoint and the policy bundle smp-gym eval/play/export load

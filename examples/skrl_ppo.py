@@ -2,7 +2,7 @@
 
     python examples/skrl_ppo.py                          # sized for the machine it finds
     python examples/skrl_ppo.py --task SmpGetupG1-v0 --num-envs 4096 --iterations 3000
-    torchrun --nproc_per_node=4 examples/skrl_ppo.py     # one env per GPU, skrl's NCCL mode
+    torchrun --nproc_per_node=4 examples/skrl_ppo.py     # one env per GPU (NCCL; gloo on CPUs)
 
 Settings follow the reference (docs/reference.md#ppo-settings): MLP 512-256-128 ELU actor and
 critic, the critic on the env's privileged state (``state_space``), fixed action std 0.3, 24 rollout
@@ -11,6 +11,12 @@ The training loop is skrl's public agent API written out (act, record_transition
 post_interaction), as skrl's SequentialTrainer runs it, so checkpoints can be written atomically
 and the progress bar can show the return, r_smp and the task's error.
 Writes RUN_DIR/{skrl/ (TensorBoard, checkpoints/agent_<step>.pt), policy.pt, play.mp4, args.json}.
+
+Under torchrun each rank selects its own GPU and joins the process group *before* it builds its
+env, and only then imports skrl (whose import would start an NCCL-only group of its own); skrl's
+PPO broadcasts the initial weights and all-reduces the gradients, and the observation, state and
+value normalizers all-reduce their statistics (``SyncedStandardScaler``), so every rank holds
+the same policy. Rank 0 alone writes RUN_DIR. skrl is therefore imported inside ``main``.
 """
 
 from __future__ import annotations
@@ -21,16 +27,9 @@ from pathlib import Path
 import gymnasium
 import torch
 import tyro
-from skrl.agents.torch import ExperimentCfg
-from skrl.agents.torch.ppo import PPO, PPO_CFG
-from skrl.memories.torch import RandomMemory
-from skrl.models.torch import DeterministicMixin, GaussianMixin, Model
-from skrl.resources.preprocessors.torch import RunningStandardScaler
-from skrl.resources.schedulers.torch import KLAdaptiveLR
 from torch import nn
 
 import smp_gym  # noqa: F401  (registers the task ids)
-from smp_gym.adapters.skrl import LOG_KEY, SmpSkrlWrapper
 from smp_gym.files import atomic_write
 from smp_gym.tools import training
 from smp_gym.tools.policy import build_bundle
@@ -75,6 +74,8 @@ class Args:
     """Iterations between skrl checkpoints."""
     video: bool = True
     video_steps: int = 250
+    save_params: Path | None = None
+    """Also write this rank's final weights and normalizers to SAVE_PARAMS/rank{RANK}.pt (tests)."""
 
 
 def mlp(sizes: list[int]) -> nn.Sequential:
@@ -84,41 +85,56 @@ def mlp(sizes: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class Policy(GaussianMixin, Model):
-    """Gaussian actor on the actor observations, state-independent log std."""
+def build_models(env, args: Args, device: torch.device) -> dict:
+    """skrl's policy (Gaussian actor on the actor observations, state-independent log std) and
+    value (critic on the env's privileged ``state()``)."""
+    from skrl.models.torch import DeterministicMixin, GaussianMixin, Model
 
-    def __init__(self, env: SmpSkrlWrapper, args: Args, device: torch.device) -> None:
-        Model.__init__(
-            self,
-            observation_space=env.observation_space,
-            action_space=env.action_space,
-            device=device,
-        )
-        GaussianMixin.__init__(self, clip_actions=False, clip_log_std=True)
-        self.net = mlp([self.num_observations, *args.hidden, self.num_actions])
-        log_std = torch.full((self.num_actions,), float(torch.tensor(args.init_std).log()))
-        self.log_std = nn.Parameter(log_std, requires_grad=args.learn_std)
+    class Policy(GaussianMixin, Model):
+        """Gaussian actor on the actor observations, state-independent log std."""
 
-    def compute(self, inputs, role=""):
-        return self.net(inputs["observations"]), {"log_std": self.log_std}
+        def __init__(self, env, args: Args, device: torch.device) -> None:
+            Model.__init__(
+                self,
+                observation_space=env.observation_space,
+                action_space=env.action_space,
+                device=device,
+            )
+            GaussianMixin.__init__(self, clip_actions=False, clip_log_std=True)
+            self.net = mlp([self.num_observations, *args.hidden, self.num_actions])
+            log_std = torch.full((self.num_actions,), float(torch.tensor(args.init_std).log()))
+            self.log_std = nn.Parameter(log_std, requires_grad=args.learn_std)
 
+        def compute(self, inputs, role=""):
+            return self.net(inputs["observations"]), {"log_std": self.log_std}
 
-class Value(DeterministicMixin, Model):
-    """Critic on the privileged state (the env's ``state()``)."""
+    class Value(DeterministicMixin, Model):
+        """Critic on the privileged state (the env's ``state()``)."""
 
-    def __init__(self, env: SmpSkrlWrapper, args: Args, device: torch.device) -> None:
-        Model.__init__(
-            self, state_space=env.state_space, action_space=env.action_space, device=device
-        )
-        DeterministicMixin.__init__(self)
-        self.net = mlp([self.num_states, *args.hidden, 1])
+        def __init__(self, env, args: Args, device: torch.device) -> None:
+            Model.__init__(
+                self, state_space=env.state_space, action_space=env.action_space, device=device
+            )
+            DeterministicMixin.__init__(self)
+            self.net = mlp([self.num_states, *args.hidden, 1])
 
-    def compute(self, inputs, role=""):
-        return self.net(inputs["states"]), {}
+        def compute(self, inputs, role=""):
+            return self.net(inputs["states"]), {}
+
+    return {"policy": Policy(env, args, device), "value": Value(env, args, device)}
 
 
 def main(args: Args) -> None:
     device, seed = training.setup_device_and_seed(args.device, args.seed)
+    training.init_distributed(device)  # this rank's GPU and process group, before the env
+    training.import_skrl(device)
+    from skrl.agents.torch import ExperimentCfg
+    from skrl.agents.torch.ppo import PPO, PPO_CFG
+    from skrl.memories.torch import RandomMemory
+    from skrl.resources.schedulers.torch import KLAdaptiveLR
+
+    from smp_gym.adapters.skrl import LOG_KEY, SmpSkrlWrapper, SyncedStandardScaler
+
     rank = training.rank_info()[0]
     num_envs = args.num_envs or training.default_num_envs(device)
     iterations = args.iterations or training.default_iterations(device)
@@ -126,16 +142,17 @@ def main(args: Args) -> None:
     env = gymnasium.make_vec(
         args.task, num_envs=num_envs, device=device, seed=seed, backend=args.backend, **overrides
     )
-    wrapped = SmpSkrlWrapper(env)
-    run_dir = training.make_run_dir(args.out, args.task, "skrl", args.name)
-    training.write_args(
-        run_dir, args, env, num_envs=num_envs, iterations=iterations, device=str(device)
-    )
+    wrapped = SmpSkrlWrapper(env, log_interval=args.rollouts)
+    run_dir = training.make_run_dir(args.out, args.task, "skrl", args.name)  # rank 0 creates it
+    if rank == 0:
+        training.write_args(
+            run_dir, args, env, num_envs=num_envs, iterations=iterations, device=str(device)
+        )
 
     scaler = {
-        "observation_preprocessor": RunningStandardScaler,
-        "state_preprocessor": RunningStandardScaler,
-        "value_preprocessor": RunningStandardScaler,
+        "observation_preprocessor": SyncedStandardScaler,
+        "state_preprocessor": SyncedStandardScaler,
+        "value_preprocessor": SyncedStandardScaler,
         "observation_preprocessor_kwargs": {"size": wrapped.observation_space, "device": device},
         "state_preprocessor_kwargs": {"size": wrapped.state_space, "device": device},
         "value_preprocessor_kwargs": {"size": 1, "device": device},
@@ -164,7 +181,7 @@ def main(args: Args) -> None:
         ),  # checkpoints: written below, atomically
     )
     agent = PPO(
-        models={"policy": Policy(wrapped, args, device), "value": Value(wrapped, args, device)},
+        models=build_models(wrapped, args, device),
         memory=RandomMemory(memory_size=args.rollouts, num_envs=num_envs, device=device),
         observation_space=wrapped.observation_space,
         state_space=wrapped.state_space,
@@ -200,7 +217,7 @@ def main(args: Args) -> None:
                 timestep=t,
                 timesteps=timesteps,
             )
-            for key, value in infos[LOG_KEY].items():
+            for key, value in infos.get(LOG_KEY, {}).items():  # once per rollout, host values
                 agent.track_data(key, value.item())
         agent.post_interaction(timestep=t, timesteps=timesteps)  # PPO updates after each rollout
         obs, states = next_obs, next_states
@@ -209,6 +226,12 @@ def main(args: Args) -> None:
             path = run_dir / "skrl" / "checkpoints" / f"agent_{t + 1}.pt"
             atomic_write(path, lambda tmp: agent.save(str(tmp)))
     bar.close()
+    if args.save_params is not None:
+        state = {k: m.state_dict() for k, m in agent.checkpoint_modules.items() if k != "optimizer"}
+        atomic_write(
+            args.save_params / f"rank{rank}.pt",
+            lambda tmp: torch.save({"final": state, "run_dir": str(run_dir)}, tmp),
+        )
 
     if rank == 0:
         obs_scaler = agent.checkpoint_modules[

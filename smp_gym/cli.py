@@ -295,6 +295,63 @@ def export(checkpoint: Path, out: Path | None = None) -> None:
     print(export_onnx(checkpoint, out))
 
 
+def view(
+    task: Positional[str],
+    checkpoint: Path | None = None,
+    random: bool = False,
+    gsi: bool = False,
+    num_envs: int = 1,
+    port: int = 8080,
+    host: str = "127.0.0.1",
+    device: str = "cpu",
+    out: Path = Path("runs/view"),
+    gsi_interval_s: float = 1.0,
+    seed: int = 0,
+    max_steps: int | None = None,
+) -> None:
+    """Live viewer in the browser (viser; prints the URL): the G1s, the command, live plots of
+    task reward, r_smp, SDS error per diffusion step and metrics; command sliders, pause, step,
+    reset, record clip. Actions: --checkpoint RUN (a policy), --random (default) or --gsi (start
+    states drawn from the prior, one after another). See docs/viewer.md."""
+    from smp_gym.tools.viewer import view as run_view
+
+    run_view(
+        task,
+        None if checkpoint is None else str(checkpoint),
+        random,
+        gsi,
+        num_envs,
+        port,
+        host,
+        device,
+        str(out),
+        gsi_interval_s,
+        seed,
+        max_steps,
+    )
+
+
+def prior_report(
+    prior: Positional[str],
+    out: Path = Path("prior_report"),
+    motions: list[Path] | None = None,
+    task: str | None = None,
+    checkpoint: Path | None = None,
+    steps: int = 250,
+    windows: int = 1024,
+    samples: int = 6,
+    draws: int = 2,
+    seed: int = 0,
+) -> None:
+    """An HTML page (OUT/index.html) to judge a prior by: the SDS error over an episode of a real
+    clip vs env rollouts (random / zero actions, --checkpoint policy), the paired win-rate table
+    with histograms and ROC, and GSI sample strips. See docs/priors.md."""
+    from smp_gym.tools.prior_report import prior_report as run_report
+
+    ckpt = None if checkpoint is None else str(checkpoint)
+    print(run_report(prior, out, motions, None, task, ckpt, steps, windows, samples, draws, seed))
+
+
 def curves(runs: Positional[list[Path]], out: Path = Path("curves.png"), smooth: int = 10) -> None:
     """Plot learning curves (return, episode length, task reward, r_smp, SDS error, task metrics)
     of one or more training runs against env steps, whatever library wrote them."""
@@ -419,6 +476,8 @@ COMMANDS = {
     "eval": evaluate,
     "export": export,
     "curves": curves,
+    "view": view,
+    "prior-report": prior_report,
     "bench": bench,
     "check": check,
 }

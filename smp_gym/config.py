@@ -150,6 +150,32 @@ def backend_device(backend: str, device):
     return device
 
 
+NoGlMode = Literal["skeleton", "error"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenderCfg:
+    """``render()``'s camera: it follows ``body`` of each env's robot. None: the task's default
+    (mjlab's ``viewer`` config of the task). Resolution: ``sim.render_width/height``."""
+
+    body: str | None = None
+    """Robot body the camera tracks (None: the task's, ``torso_link``)."""
+    distance: float | None = None
+    """Camera distance in m (None: 3, Dodgeball 7)."""
+    elevation: float | None = None
+    """Degrees; negative looks down (None: -10, Dodgeball -15)."""
+    azimuth: float | None = None
+    """Degrees around the vertical axis (None: 135)."""
+    no_gl: NoGlMode = "skeleton"
+    """Without an OpenGL backend: ``skeleton`` draws stick figures (one warning), ``error`` raises."""
+
+    def __post_init__(self) -> None:
+        if self.distance is not None and not self.distance > 0:
+            raise ConfigError(f"render.distance: received {self.distance}; must be > 0 (or None).")
+        if self.no_gl not in ("skeleton", "error"):
+            raise ConfigError(f"render.no_gl: received {self.no_gl!r}; use 'skeleton' or 'error'.")
+
+
 @dataclass(frozen=True, kw_only=True)
 class SmpEnvCfg:
     """Everything ``make_vec`` builds an env from, apart from ``num_envs``/``device``."""
@@ -162,6 +188,7 @@ class SmpEnvCfg:
     """None: the task's default reward config (e.g. ws=4 for Location)."""
     gsi: GsiCfg = field(default_factory=GsiCfg)
     sim: SimCfg = field(default_factory=SimCfg)
+    render: RenderCfg = field(default_factory=RenderCfg)
     episode_length_s: float | None = None
     """None: the task's default (20 s; Getup 5 s)."""
     seed: int | None = None
@@ -193,7 +220,7 @@ class SmpEnvCfg:
             raise ConfigError(f"num_threads: received {self.num_threads}; must be >= 1 or None.")
         if self.episode_length_s is not None and not self.episode_length_s > 0:
             raise ConfigError(f"episode_length_s: received {self.episode_length_s}; must be > 0.")
-        for name, typ in (("gsi", GsiCfg), ("sim", SimCfg)):
+        for name, typ in (("gsi", GsiCfg), ("sim", SimCfg), ("render", RenderCfg)):
             if not isinstance(getattr(self, name), typ):
                 raise ConfigError(
                     f"{name}: received {type(getattr(self, name)).__name__}; pass a "
@@ -291,6 +318,8 @@ class ResolvedCfg:
     gsi: GsiCfg
     """With ``pool_size`` and ``refresh_count`` resolved (no None)."""
     sim: SimCfg
+    render: RenderCfg
+    """``render()``'s camera (smp_gym/sim/render.py)."""
     max_episode_steps: int
     seed: int | None
     """As given: None leaves mjlab's (global) RNGs unseeded at construction."""

@@ -9,8 +9,6 @@ terminations) -> resets in the chosen Gymnasium autoreset mode.
 
 from __future__ import annotations
 
-import warnings
-
 import gymnasium
 import numpy as np
 import torch
@@ -21,6 +19,7 @@ from torch import Tensor
 from smp_gym.config import ResolvedCfg
 from smp_gym.episodes import METRIC
 from smp_gym.errors import ConfigError
+from smp_gym.faults import NonfiniteWatch
 from smp_gym.inputs import ActionCheck, check_reset_mask
 from smp_gym.registry import task_info
 
@@ -86,8 +85,8 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         self._built = {"normalizer": reward.normalizer.state_dict(), "gsi": gsi_state}
         self._pending = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
         self._has_pending = False
-        self._nonfinite_seen = torch.zeros((), dtype=torch.long, device=self.device)
-        self._nonfinite_warned, self._steps = False, 0
+        self._nonfinite = NonfiniteWatch(cfg.env_id, self.device)
+        self._renderer = None  # render(): built on first use (smp_gym/sim/render.py)
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -132,8 +131,7 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         terminated = terminated | self.reward.terminated(raw, self.sim.episode_length_buf)
         if nonfinite is not None:  # blown-up physics: terminated, reward 0, counted
             terminated, reward = terminated | nonfinite, _zero_where(nonfinite, reward)
-            self._nonfinite_seen += nonfinite.sum()
-            self._warn_nonfinite()
+            self._nonfinite(nonfinite)
         if self.gsi is not None:
             self.gsi.tick()
 
@@ -202,12 +200,25 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
         return self._state
 
     def render(self):
-        """One RGB frame (H, W, 3) of env 0 from mjlab's offscreen renderer, or None."""
-        return None if self.render_mode is None else self.sim.render()
+        """None, or (``rgb_array``) a sequence of ``num_envs`` RGB frames [H, W, 3] uint8, each
+        rendered when indexed, camera following that env's robot (``cfg.render``); see
+        smp_gym/sim/render.py. Gymnasium's vector ``RecordVideo`` takes it as it is."""
+        if self.render_mode is None:
+            return None
+        if self._renderer is None:
+            from smp_gym.sim.render import EnvRenderer
+
+            c = self.cfg
+            self._renderer = EnvRenderer(
+                self.sim, c.render, c.sim.render_width, c.sim.render_height
+            )
+        return self._renderer.snapshot()
 
     def close_extras(self, **kwargs) -> None:
         import gc
 
+        if self._renderer is not None:
+            self._renderer.close()
         self.sim.close()
         # mjlab's managers and terms point back at their env (and our reset event at us): those
         # cycles hold ~250 MB of MuJoCo/Warp buffers per closed env until a full collection.
@@ -223,25 +234,6 @@ class SmpVectorEnv(gymnasium.vector.VectorEnv):
                 "env.reset(options={'reset_mask': mask}) before stepping again."
             )
         return self._actions(actions)
-
-    def _warn_nonfinite(self) -> None:
-        """One warning once a simulation blew up (those envs were reset, reward 0). Looks at the
-        device-side count every 100 steps on CUDA (one host sync), every step on CPU."""
-        self._steps += 1
-        if self._nonfinite_warned or (self.device.type != "cpu" and self._steps % 100):
-            return
-        if not bool(self._nonfinite_seen > 0):
-            return
-        self._nonfinite_warned = True
-        warnings.warn(
-            f"{self.info.id}: the physics state of some envs became NaN/inf "
-            f"({int(self._nonfinite_seen)} so far); they were terminated, reset and given "
-            "reward 0 (info['nonfinite'] marks them). Usual causes: start states outside what "
-            "the robot can reach (an undertrained prior or narrow normalization: try "
-            "gsi={'init': 'default'}) or extreme actions.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
 
     # ------------------------------------------------------------------ reward state
     def state_dict(self) -> dict:

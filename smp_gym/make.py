@@ -17,6 +17,7 @@ import dataclasses
 from smp_gym.config import (
     CONTROL_DT,
     GsiCfg,
+    RenderCfg,
     ResolvedCfg,
     SimCfg,
     SmpEnvCfg,
@@ -27,7 +28,7 @@ from smp_gym.config import (
 )
 from smp_gym.errors import ConfigError, fmt_choices
 
-_NESTED = {"reward": SmpRewardCfg, "gsi": GsiCfg, "sim": SimCfg}
+_NESTED = {"reward": SmpRewardCfg, "gsi": GsiCfg, "sim": SimCfg, "render": RenderCfg}
 OVERRIDE_KEYS = tuple(f.name for f in dataclasses.fields(SmpEnvCfg))
 COMPILE_MIN_ENVS = 64
 """``compile_prior=None`` compiles the prior's reward forward from this many envs on."""
@@ -56,8 +57,9 @@ def build_cfg(env_id: str, **overrides) -> SmpEnvCfg:
     )
     if values.get("gsi") is None:
         values.pop("gsi", None)
-    if values.get("sim") is None:
-        values.pop("sim", None)
+    for key in ("sim", "render"):
+        if values.get(key) is None:
+            values.pop(key, None)
     return SmpEnvCfg(**values)
 
 
@@ -137,6 +139,7 @@ def resolve(
             cfg.gsi, pool_size=pool, refresh_count=cfg.gsi.refresh_count or max(1, pool // 4)
         ),
         sim=cfg.sim,
+        render=cfg.render,
         max_episode_steps=max_episode_steps or max(1, round(length_s / CONTROL_DT)),
         seed=cfg.seed,
         generator_seed=cfg.seed if cfg.seed is not None else int(torch.randint(2**31, ())),
@@ -209,13 +212,8 @@ def _build_sim(cfg: ResolvedCfg, spec, prior, write_start_state):
     sim_cfg.scene.num_envs = cfg.num_envs
     sim_cfg.seed = cfg.seed
     sim_cfg.events["smp_start_state"] = EventTermCfg(func=write_start_state, mode="reset")
-    sim = mjlab_bridge.make_mjlab_env(
-        sim_cfg,
-        cfg.device,
-        cfg.render_mode,
-        cfg.verbose,
-        backend=cfg.backend,
-        num_threads=cfg.num_threads,
+    sim = mjlab_bridge.make_mjlab_env(  # we render
+        sim_cfg, cfg.device, None, cfg.verbose, backend=cfg.backend, num_threads=cfg.num_threads
     )
     reset_terms = sim.event_manager.active_terms.get("reset", [])
     if not reset_terms or reset_terms[-1] != "smp_start_state":

@@ -4,6 +4,11 @@ skrl's ``gymnasium`` wrapper copies actions through host numpy every step and it
 ``mani-skill`` wrapper resets done envs a second time and drops the critic state; this one
 passes tensors straight through, exposes the critic observations as ``state()`` and turns the
 env's per-env info into the 0-d tensors skrl logs (``TrainerCfg.environment_info="log"``).
+
+The logs are summed on the device every step and handed over every ``log_interval`` steps as
+means over the interval, in **one** device-to-host transfer: ``info["log"]`` then holds 0-d CPU
+tensors (skrl's trainer calls ``.item()`` on each, which is free on the host). Steps in between
+carry no ``info["log"]``: nothing there waits for the GPU.
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from skrl.envs.wrappers.torch.base import Wrapper
+from skrl.resources.preprocessors.torch import RunningStandardScaler
 
-from smp_gym.adapters.common import require_same_step, scalar_logs
+from smp_gym.adapters.common import LogAccumulator, require_same_step
 
 LOG_KEY = "log"
 
@@ -21,9 +28,19 @@ LOG_KEY = "log"
 class SmpSkrlWrapper(Wrapper):
     """Wrap an SmpVectorEnv (or a Gymnasium vector wrapper around one) for skrl agents/trainers."""
 
-    def __init__(self, env: Any) -> None:
+    def __init__(self, env: Any, log_interval: int = 24) -> None:
+        """``log_interval``: steps between the ``info["log"]`` hand-overs (skrl's default PPO
+        rollout length; set it to your agent's ``write_interval``)."""
         require_same_step(env, "skrl")
+        if int(log_interval) < 1:
+            raise ValueError(
+                f"log_interval: received {log_interval}; expected a positive number of steps "
+                "(e.g. the agent's rollouts or write_interval)."
+            )
         super().__init__(env)
+        self.log_interval = int(log_interval)
+        self.logs = LogAccumulator()
+        self._steps = 0
         self._reset_once = True
         self._obs: torch.Tensor | None = None
         self._info: dict = {}
@@ -49,7 +66,10 @@ class SmpSkrlWrapper(Wrapper):
 
     def step(self, actions: torch.Tensor):
         obs, reward, terminated, truncated, info = self._env.step(actions)
-        info[LOG_KEY] = scalar_logs(info)
+        self.logs.add(info)
+        self._steps += 1
+        if self._steps % self.log_interval == 0:
+            info[LOG_KEY] = {k: torch.tensor(v) for k, v in self.logs.read().items()}
         self._obs = obs
         return obs, reward.view(-1, 1), terminated.view(-1, 1), truncated.view(-1, 1), info
 
@@ -61,3 +81,25 @@ class SmpSkrlWrapper(Wrapper):
 
     def close(self) -> None:
         self._env.close()
+
+
+class SyncedStandardScaler(RunningStandardScaler):
+    """skrl's ``RunningStandardScaler`` whose updates use the batches of **every** rank under
+    ``torch.distributed`` (count, sum and sum of squares all-reduced before skrl's parallel-
+    variance update), so every rank normalizes identically and rank 0's exported statistics
+    are the whole run's. skrl 2.1.1's own scaler updates from the local batch only. Without a
+    process group it is exactly ``RunningStandardScaler``."""
+
+    def _compute(self, x: torch.Tensor, *, train: bool = False, inverse: bool = False):
+        if train and dist.is_available() and dist.is_initialized():
+            flat = x.reshape(-1, x.shape[-1]).double()
+            count = torch.full((1,), flat.shape[0], dtype=flat.dtype, device=flat.device)
+            moments = torch.cat((flat.sum(0), flat.square().sum(0), count))
+            dist.all_reduce(moments)
+            d = flat.shape[1]
+            n = moments[-1]
+            mean = moments[:d] / n
+            var = (moments[d : 2 * d] - n * mean.square()) / (n - 1).clamp_min(1.0)  # as torch.var
+            self._parallel_variance(mean, var, n)
+            train = False
+        return super()._compute(x, train=train, inverse=inverse)

@@ -42,6 +42,9 @@ class SdsScorer:
         with torch.inference_mode():  # the K timesteps never change: embed them once
             self._time_hidden = prior.model.time_embedding(self._t).clone()
         self._model = prior.model
+        self._per_batch: dict[int, tuple[Tensor, Tensor, Tensor]] = {}
+        """Per batch size n: the timesteps [K*n], their embeddings [K*n, 6D] and the buffer the
+        K copies of x0 are written into [K*n, W, F] (same every step: built once, not per step)."""
         self.path = "eager"
         """Which forward runs: ``compiled`` (torch.compile: CUDA graphs on GPU, inductor kernels
         on CPU; parity-tested against eager) or ``eager``."""
@@ -85,16 +88,29 @@ class SdsScorer:
         """Raw SDS error per window and timestep. features: [N, W, F] -> [N, K]."""
         x0 = features if normalized else self.prior.normalize(features)
         n, k = x0.shape[0], len(self.timesteps)
-        x0k = x0.unsqueeze(0).expand(k, *x0.shape).reshape(k * n, *x0.shape[1:])
-        t = self._t.repeat_interleave(n)
+        t, time_hidden, x0k = self._buffers(x0)
+        x0k.view(k, *x0.shape).copy_(x0.unsqueeze(0).expand(k, *x0.shape))
         eps = torch.randn(x0k.shape, generator=generator, device=x0.device, dtype=x0.dtype)
         x_t = self.prior.schedule.add_noise(x0k, eps, t)
-        err = (
-            (self._forward(x_t, t, self._time_hidden.repeat_interleave(n, dim=0)) - eps)
-            .square()
-            .mean(dim=(1, 2))
-        )
+        err = (self._forward(x_t, t, time_hidden) - eps).square().mean(dim=(1, 2))
         return err.view(k, n).T
+
+    def _buffers(self, x0: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(t [K*n], time_hidden [K*n, 6D], x0k [K*n, W, F]) for this batch size, built on first
+        use: timestep-major, so rows i*n..(i+1)*n-1 score timestep i."""
+        n = x0.shape[0]
+        cached = self._per_batch.get(n)
+        if cached is None or cached[2].shape[1:] != x0.shape[1:] or cached[2].dtype != x0.dtype:
+            k = len(self.timesteps)
+            cached = (
+                self._t.repeat_interleave(n),
+                self._time_hidden.repeat_interleave(n, dim=0),
+                torch.empty((k * n, *x0.shape[1:]), device=x0.device, dtype=x0.dtype),
+            )
+            if len(self._per_batch) >= 4:  # a few sizes (env, evaluation): drop the oldest
+                self._per_batch.pop(next(iter(self._per_batch)))
+            self._per_batch[n] = cached
+        return cached
 
 
 class SdsNormalizer:

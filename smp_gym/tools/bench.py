@@ -28,6 +28,22 @@ STAGES = (
 )
 
 
+def release(device: torch.device) -> None:
+    """Between two sizes: drop the compiled prior (``torch.compiler.reset()`` also frees the
+    CUDA-graph pool of torch.compile's reduce-overhead mode), collect the envs (Warp returns
+    their arrays and graphs to its pool) and hand cached blocks back, so the next row neither
+    recompiles on top of the last nor counts its memory."""
+    import gc
+
+    gc.collect()
+    torch.compiler.reset()
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -163,6 +179,9 @@ def bench_one(
     if device.type == "cuda":
         row["peak_torch_mem_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
         row["device_mem_used_gib"] = (free0 - torch.cuda.mem_get_info(device)[0]) / 2**30
+        import warp as wp
+
+        row["warp_pool_high_gib"] = wp.get_mempool_used_mem_high(str(device)) / 2**30
     gsi = env.unwrapped.gsi
     if gsi is not None:  # one pool refresh, timed per denoising step: what amortizing it saves
         chain, advances = gsi.make_chain(gsi.refresh_count), []
@@ -225,7 +244,10 @@ def main(
     from smp_gym.device import resolve_device
 
     dev = resolve_device(device)
-    rows = [bench_one(task, n, dev, steps, warmup, repeats, overrides) for n in num_envs]
+    rows = []
+    for n in num_envs:
+        rows.append(bench_one(task, n, dev, steps, warmup, repeats, overrides))
+        release(dev)
     result = {
         "task": task,
         "device": str(dev),

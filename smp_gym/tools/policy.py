@@ -228,8 +228,8 @@ def play(
         try:
             env = make_env_for(bundle, num_envs, dev, seed, render_mode="rgb_array")
             obs, _ = env.reset(seed=seed)
-            frames = [env.render()]
-            draw = env.render
+            draw = lambda: env.render()[0]  # noqa: E731 - env 0 of the lazy per-env frames
+            frames = [draw()]
         except Exception as err:  # noqa: BLE001 - GL backends fail in assorted ways: fall back
             if env is not None:
                 env.close()

@@ -63,7 +63,9 @@ def configure_gl() -> str | None:
     """Choose ``MUJOCO_GL`` (and ``PYOPENGL_PLATFORM``) for headless rendering unless already set.
 
     Returns the backend in use, or None when none was found: ``MUJOCO_GL=disable`` then, so
-    importing mujoco/mjlab never touches a missing library."""
+    importing mujoco/mjlab never touches a missing library. With a backend, it also installs
+    :mod:`smp_gym.triton_guard` (triton loads before Mesa's GL): this is where a process asks for
+    rendering, so this is where the guard goes (``import smp_gym`` installs nothing)."""
     if "MUJOCO_GL" not in os.environ:
         backend = next((b for b in ("egl", "osmesa") if gl_available(b)), None)
         if backend is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -40,6 +41,52 @@ def setup_device_and_seed(device: str, seed: int) -> tuple[torch.device, int]:
     return dev, seed + rank
 
 
+def init_distributed(device: torch.device) -> None:
+    """Under torchrun (``WORLD_SIZE > 1``), before any env is built: make this rank's GPU the
+    current CUDA device (mjlab builds its Warp stream and CUDA graphs on the *current* device,
+    which otherwise stays cuda:0 on every rank) and join the process group bound to it
+    (``device_id``: NCCL on GPUs, gloo on CPUs). No-op without torchrun or when joined."""
+    import torch.distributed as dist
+
+    if rank_info()[2] <= 1 or dist.is_initialized():
+        return
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+        dist.init_process_group("nccl", device_id=device)
+    else:
+        dist.init_process_group("gloo")
+
+
+def import_skrl(device: torch.device):
+    """Import skrl for this process, after :func:`init_distributed`. skrl 2.1.1, when first
+    imported with ``WORLD_SIZE > 1``, joins an NCCL process group itself (no ``device_id``, and
+    no CPU ranks: "ProcessGroupNCCL is only supported with GPUs"). This imports it with
+    ``WORLD_SIZE`` hidden, then gives skrl's config the ranks of the group already joined, so
+    PPO still broadcasts the initial weights, all-reduces gradients and KL, and ranks > 0 write
+    no logs or checkpoints."""
+    rank, local_rank, world = rank_info()
+    if world > 1 and "skrl" in sys.modules:
+        import skrl
+
+        if not skrl.config.torch.is_distributed:
+            raise RuntimeError(
+                "skrl was imported before training.import_skrl(): import it only through "
+                "import_skrl() under torchrun, so it does not start its own process group."
+            )
+        return skrl
+    saved = os.environ.pop("WORLD_SIZE", None)
+    try:
+        import skrl
+    finally:
+        if saved is not None:
+            os.environ["WORLD_SIZE"] = saved
+    if world > 1:  # skrl 2.1.1 keeps these in private fields behind read-only properties
+        cfg = skrl.config.torch
+        cfg._rank, cfg._local_rank, cfg._world_size = rank, local_rank, world
+        cfg._is_distributed, cfg._device = True, str(device)
+    return skrl
+
+
 def env_overrides(prior: str | None = None, gsi_pool_size: int | None = None) -> dict:
     """make_vec overrides from the examples' flags (only the ones that were given)."""
     out: dict = {}
@@ -52,8 +99,18 @@ def env_overrides(prior: str | None = None, gsi_pool_size: int | None = None) ->
 
 def make_run_dir(out: Path, task: str, library: str, name: str | None = None) -> Path:
     """RUN_DIR = OUT/NAME (default ``<task>_<library>_<time>``). The examples call it only once
-    their env is built, so a run that fails to start leaves no folder that looks like a run."""
+    their env is built, so a run that fails to start leaves no folder that looks like a run.
+    Under torchrun only rank 0 creates it; the other ranks get rank 0's path (so they agree on
+    it even when the time stamp would differ) and must not write there."""
+    import torch.distributed as dist
+
     run = Path(out) / (name or f"{task}_{library}_{time.strftime('%Y%m%d-%H%M%S')}")
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        shared = [str(run)]
+        dist.broadcast_object_list(shared, src=0)
+        run = Path(shared[0])
+        if dist.get_rank() != 0:
+            return run
     run.mkdir(parents=True, exist_ok=True)
     return run
 

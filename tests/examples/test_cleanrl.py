@@ -2,7 +2,6 @@
 stay identical (gradients averaged before every step) and move away from the start."""
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import torch
 
 pytestmark = [pytest.mark.slow, pytest.mark.sim]
 REPO = Path(__file__).resolve().parents[2]
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]  # this interpreter's smp_gym
 TINY = [
     "--num-envs",
     "2",
@@ -44,10 +44,9 @@ def _changed(params: dict) -> list[str]:
 
 
 def test_two_ranks_keep_identical_weights(tmp_path):
-    torchrun = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
     run(
         [
-            torchrun,
+            *TORCHRUN,
             "--nproc_per_node=2",
             "--master_port=29533",
             "examples/cleanrl_ppo.py",

@@ -110,7 +110,7 @@ def test_skrl_wrapper_is_torch_native():
     from smp_gym.adapters.skrl import SmpSkrlWrapper
 
     env = make("SmpSteeringG1-v0", num_envs=2, episode_length_s=0.1)
-    w = SmpSkrlWrapper(env)
+    w = SmpSkrlWrapper(env, log_interval=5)  # info["log"]: once per 5 steps, means over them
     obs, _ = w.reset()
     assert w.observation_space.shape == obs.shape[1:] and w.state().shape[0] == 2
     assert w.reset()[0] is obs  # vector envs reset once

@@ -14,7 +14,7 @@ import pytest
 import torch
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
-from smp_gym.config import GsiCfg, ResolvedCfg, SimCfg, SmpRewardCfg
+from smp_gym.config import GsiCfg, RenderCfg, ResolvedCfg, SimCfg, SmpRewardCfg
 from smp_gym.env import SmpVectorEnv
 from smp_gym.episodes import EpisodeStats, episode_info, episode_mask
 from smp_gym.task import Metric, TaskSpec
@@ -129,6 +129,7 @@ def fake_env(mode: AutoresetMode) -> SmpVectorEnv:
         reward=SmpRewardCfg(),
         gsi=GsiCfg(pool_size=1, refresh_count=1),
         sim=SimCfg(),
+        render=RenderCfg(),
         max_episode_steps=MAX_T,
         seed=0,
         generator_seed=0,
@@ -187,7 +188,12 @@ def test_same_transitions_and_gymnasium_keys_as_sync_vector_env(mode):
             np.testing.assert_array_equal(
                 info["final_obs"][done].numpy(), np.stack(ref_info["final_obs"][done])
             )
-            assert info["final_info"]["smp_episode/length"] is info["smp_episode/length"]
+            # final_info: the step's own keys (as SyncVectorEnv), no episode statistics
+            assert set(info["final_info"]) == {"task_reward", "smp_reward", "sds_error"} | {
+                "nonfinite",
+                "metric_pos",
+            }
+            assert info["final_info"]["task_reward"] is info["task_reward"]
         done = ref_term | ref_trunc
         counted = ~prev_done if mode is AutoresetMode.NEXT_STEP else np.ones(N, bool)
         returns[counted] += ref_reward[counted]  # a NEXT_STEP restart step is no transition

@@ -20,6 +20,7 @@ PURE = [
     "smp_gym.device",
     "smp_gym.reward",
     "smp_gym.gsi",
+    "smp_gym.faults",
     "smp_gym.registry",
     "smp_gym.task",
     "smp_gym.make",
