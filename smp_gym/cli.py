@@ -228,9 +228,11 @@ def train(
     seed: int = 0,
     device: str = "auto",
     out: Path = Path("runs"),
+    backend: Literal["warp", "native"] | None = None,
 ) -> None:
     """Train a policy with one of the shipped examples, run as a script (`python
-    examples/LIBRARY_ppo.py --help` lists every flag)."""
+    examples/LIBRARY_ppo.py --help` lists every flag). ``--backend native``: MuJoCo C physics
+    on CPU threads (docs/backends.md; the skrl example takes it)."""
     import importlib.util
     import subprocess
 
@@ -242,6 +244,7 @@ def train(
         "seed": seed,
         "device": device,
         "out": out,
+        "backend": backend,
     }
     argv = [a for k, v in flags.items() if v is not None for a in (f"--{k}", str(v))]
     raise SystemExit(subprocess.call([sys.executable, script, *argv]))
@@ -367,12 +370,15 @@ def bench(
     json: bool = False,
     out: Path | None = None,
     compile_prior: Literal["auto", "on", "off"] = "auto",
+    backend: Literal["warp", "native"] = "warp",
 ) -> None:
     """Env-steps/s of the raw mjlab task vs SmpVectorEnv, and the SMP time split.
-    ``--compile-prior``: the env's default (auto: compiled from 64 envs), or forced on/off."""
+    ``--compile-prior``: the env's default (auto: compiled from 64 envs), or forced on/off.
+    ``--backend native``: MuJoCo C physics on CPU threads (benchmarks/backends.py compares)."""
     from smp_gym.tools.bench import main as bench_main
 
     overrides = {} if compile_prior == "auto" else {"compile_prior": compile_prior == "on"}
+    overrides["backend"] = backend
     bench_main(
         task=task,
         num_envs=num_envs,

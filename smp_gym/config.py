@@ -128,6 +128,28 @@ class SimCfg:
             raise ConfigError("sim.render_width / render_height: must be >= 16 pixels.")
 
 
+BACKENDS = ("warp", "native")
+"""Physics backends: MuJoCo Warp (default, GPU too) and native MuJoCo C (CPU; docs/backends.md)."""
+
+
+def backend_device(backend: str, device):
+    """The device spec to resolve for ``backend``: ``"cpu"`` for ``native`` given no/``"auto"``
+    device; a ConfigError for an unknown backend or ``native`` on anything but the CPU."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend: received {backend!r}; use one of {list(BACKENDS)}.")
+    if backend != "native":
+        return device
+    if device is None or device == "auto":
+        return "cpu"
+    kind = str(device).split(":")[0]
+    if kind != "cpu":
+        raise ConfigError(
+            f"backend='native' runs MuJoCo C on CPU threads; received device={str(device)!r}. "
+            f"Use device='cpu' with it, or backend='warp' on {kind} (backends: {list(BACKENDS)})."
+        )
+    return device
+
+
 NoGlMode = Literal["skeleton", "error"]
 
 
@@ -185,8 +207,17 @@ class SmpEnvCfg:
     (seconds) pays back quickly; a failed compile falls back to eager with one warning."""
     verbose: bool = False
     """Print mjlab's manager tables at construction."""
+    backend: str = "warp"
+    """Physics: ``"warp"`` (MuJoCo Warp, CPU or GPU) or ``"native"`` (MuJoCo C on CPU threads,
+    5-10x faster on a CPU; docs/benchmarks.md)."""
+    num_threads: int | None = None
+    """Native backend's threads; None: ``torch.get_num_threads()``."""
 
     def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend: received {self.backend!r}; use one of {list(BACKENDS)}.")
+        if self.num_threads is not None and self.num_threads < 1:
+            raise ConfigError(f"num_threads: received {self.num_threads}; must be >= 1 or None.")
         if self.episode_length_s is not None and not self.episode_length_s > 0:
             raise ConfigError(f"episode_length_s: received {self.episode_length_s}; must be > 0.")
         for name, typ in (("gsi", GsiCfg), ("sim", SimCfg), ("render", RenderCfg)):
@@ -301,8 +332,13 @@ class ResolvedCfg:
     reset_nonfinite: bool
     compile_prior: bool
     verbose: bool
+    backend: str = "warp"
+    """``warp`` or ``native`` (docs/backends.md)."""
+    num_threads: int | None = None
+    """The native backend's threads (resolved: ``torch.get_num_threads()``); None on Warp."""
 
     def __post_init__(self) -> None:
+        backend_device(self.backend, self.device)
         if self.num_envs < 1 or self.max_episode_steps < 1:
             raise ConfigError(
                 f"num_envs={self.num_envs}, max_episode_steps={self.max_episode_steps}: "

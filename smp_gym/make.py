@@ -22,6 +22,7 @@ from smp_gym.config import (
     SimCfg,
     SmpEnvCfg,
     SmpRewardCfg,
+    backend_device,
     build_dataclass,
     check_types,
 )
@@ -122,7 +123,7 @@ def resolve(
         raise ConfigError(
             f"task: received {type(task).__name__}; {info.id} takes a {spec.cfg_type.__name__}."
         )
-    dev = resolve_device(device)
+    dev = resolve_device(backend_device(cfg.backend, device))
     pool = cfg.gsi.pool_size or GSI_POOL.get(dev.type, GSI_POOL["cpu"])
     length_s = cfg.episode_length_s or info.episode_length_s
     return ResolvedCfg(
@@ -151,6 +152,10 @@ def resolve(
         if cfg.compile_prior is not None
         else num_envs >= COMPILE_MIN_ENVS,
         verbose=cfg.verbose,
+        backend=cfg.backend,
+        num_threads=(cfg.num_threads or torch.get_num_threads())
+        if cfg.backend == "native"
+        else None,
     )
 
 
@@ -207,7 +212,9 @@ def _build_sim(cfg: ResolvedCfg, spec, prior, write_start_state):
     sim_cfg.scene.num_envs = cfg.num_envs
     sim_cfg.seed = cfg.seed
     sim_cfg.events["smp_start_state"] = EventTermCfg(func=write_start_state, mode="reset")
-    sim = mjlab_bridge.make_mjlab_env(sim_cfg, cfg.device, None, cfg.verbose)  # we render
+    sim = mjlab_bridge.make_mjlab_env(  # we render
+        sim_cfg, cfg.device, None, cfg.verbose, backend=cfg.backend, num_threads=cfg.num_threads
+    )
     reset_terms = sim.event_manager.active_terms.get("reset", [])
     if not reset_terms or reset_terms[-1] != "smp_start_state":
         raise ConfigError(

@@ -57,6 +57,10 @@ def self_collision_geoms(model: mujoco.MjModel, exclude: tuple[str, ...], device
 def self_collision_hits(env, counted: torch.Tensor) -> torch.Tensor:
     """Envs with a live solver contact between two ``counted`` geoms. Reads the contact list
     directly: tensor ops on the env's device, no host sync. Shape: [num_envs] bool."""
+    if hasattr(env.sim, "contact_geom"):  # the native backend counts contacts per world
+        from smp_gym.sim.native import self_contacts
+
+        return self_contacts(env.sim, counted) > 0
     contact = env.sim.data.contact
     geom = contact.geom.long()
     live = torch.arange(geom.shape[0], device=geom.device) < env.sim.data.nacon.long()

@@ -14,6 +14,8 @@ the copied code):
 - mjlab prints ``CUDA Graphs disabled: <reason>`` (``Simulation._should_use_cuda_graph``, which
   the bridge's test runs to pin the text) and nothing else; :func:`make_mjlab_env` captures it
   and warns.
+- ``mjlab.envs.manager_based_rl_env.Simulation``: the name mjlab's env builds its physics
+  by; :func:`simulation_class` swaps in the native backend's while one env is built.
 - ``CommandTerm``'s hooks (``_resample_command``, ``_update_command``, ``_update_metrics``),
   which the task files' commands implement: mjlab's subclass API.
 
@@ -105,21 +107,55 @@ def raise_for(problems: list[str]) -> None:
         )
 
 
-def make_mjlab_env(sim_cfg, device: torch.device, render_mode: str | None, verbose: bool):
+def make_mjlab_env(
+    sim_cfg,
+    device: torch.device,
+    render_mode: str | None,
+    verbose: bool,
+    *,
+    backend: str = "warp",
+    num_threads: int | None = None,
+):
     """Build mjlab's ``ManagerBasedRlEnv`` from ``sim_cfg`` (a ``ManagerBasedRlEnvCfg``) on
     ``device``. mjlab's manager tables are printed only when ``verbose``; its "CUDA Graphs
     disabled" notice becomes a ``RuntimeWarning`` naming mjlab's reason. Raises
-    :class:`MjlabApiError` when the installed mjlab lacks a private name this module uses."""
+    :class:`MjlabApiError` when the installed mjlab lacks a private name this module uses.
+    ``backend="native"``: the physics is :class:`smp_gym.sim.native.NativeSimulation`
+    (MuJoCo C on ``num_threads`` threads), swapped in for mjlab's ``Simulation``."""
     from mjlab.envs import ManagerBasedRlEnv
 
+    physics = contextlib.nullcontext()
+    if backend == "native":
+        from smp_gym.sim import native
+
+        native.check_supported(sim_cfg)
+        physics = simulation_class(
+            lambda *a, **kw: native.NativeSimulation(*a, num_threads=num_threads, **kw)
+        )
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), physics:
         sim = ManagerBasedRlEnv(sim_cfg, device=str(device), render_mode=render_mode)
     if verbose:
         print(out.getvalue(), end="")
     warn_if_graphs_off(out.getvalue(), device, sim.sim.use_cuda_graph)
     raise_for(api_problems(sim, check_source=False))
     return sim
+
+
+@contextlib.contextmanager
+def simulation_class(factory):
+    """mjlab's env builds its physics as ``Simulation(...)``, looked up in its module
+    (``mjlab.envs.manager_based_rl_env.Simulation``): swap in ``factory`` while one is built."""
+    import mjlab.envs.manager_based_rl_env as rl_env
+
+    if not hasattr(rl_env, "Simulation"):
+        raise_for(["mjlab.envs.manager_based_rl_env no longer builds its env's Simulation by name"])
+    original = rl_env.Simulation
+    rl_env.Simulation = factory
+    try:
+        yield
+    finally:
+        rl_env.Simulation = original
 
 
 def warn_if_graphs_off(printed: str, device: torch.device, use_cuda_graph: bool) -> str | None:
@@ -156,6 +192,9 @@ def light_forward(sim) -> None:
     """Refresh what observations read (kinematics, COM velocities, position/velocity sensors)
     without collision detection, constraints or the solver: ~50x cheaper than ``forward()``
     on CPU. The next ``mj_step`` starts with a full forward anyway."""
+    if hasattr(sim, "light_forward"):  # the native backend's (smp_gym.sim.native)
+        sim.light_forward()
+        return
     import mujoco_warp as mjwarp
     import warp as wp
 
