@@ -64,8 +64,9 @@ class Args:
     """GSI pool size (None: 4096 on a GPU, 1024 on a CPU)."""
     seed: int = 0
     device: str = "auto"
-    backend: str = "warp"
-    """Physics: "warp" (MuJoCo Warp, CPU/GPU) or "native" (MuJoCo C threads, CPU only)."""
+    backend: str = "auto"
+    """Physics: "warp" (MuJoCo Warp, CPU/GPU), "native" (MuJoCo C threads, CPU only) or "auto"
+    (native on a CPU, warp on a GPU)."""
     out: Path = Path("runs")
     name: str | None = None
     resume: Path | None = None
@@ -137,10 +138,13 @@ def main(args: Args) -> None:
 
     rank = training.rank_info()[0]
     num_envs = args.num_envs or training.default_num_envs(device)
+    backend = (
+        args.backend if args.backend != "auto" else ("warp" if device.type == "cuda" else "native")
+    )
     iterations = args.iterations or training.default_iterations(device)
     overrides = training.env_overrides(prior=args.prior, gsi_pool_size=args.gsi_pool_size)
     env = gymnasium.make_vec(
-        args.task, num_envs=num_envs, device=device, seed=seed, backend=args.backend, **overrides
+        args.task, num_envs=num_envs, device=device, seed=seed, backend=backend, **overrides
     )
     wrapped = SmpSkrlWrapper(env, log_interval=args.rollouts)
     run_dir = training.make_run_dir(args.out, args.task, "skrl", args.name)  # rank 0 creates it

@@ -26,7 +26,7 @@ def test_train_passes_the_backend_to_the_example_which_parses_it(monkeypatch):
     calls.clear()
     with pytest.raises(SystemExit):
         cli.main(["train", "--library", "skrl"])
-    assert "--backend" not in calls[0]  # the example's own default (warp)
+    assert "--backend" not in calls[0]  # the example's own default (auto: native on a CPU)
 
 
 def test_bench_builds_its_envs_on_the_chosen_backend(monkeypatch):
