@@ -11,7 +11,8 @@ order runs; the same for ``MUJOCO_GL=egl`` once a Mesa EGL context has rendered.
 
 :func:`install` (stdlib only, no cost) is called where rendering is configured — by
 ``smp_gym.tools.render.configure_gl()`` (the examples, ``smp-gym play``, prior videos, the
-viewer) and by ``smp-gym``'s ``main()`` — never by ``import smp_gym``: a process that does not
+viewer), by ``smp-gym``'s ``main()``, and (:func:`install_if_configured`, only when ``MUJOCO_GL``
+already names ``osmesa``/``egl``) by ``smp_gym.envs`` and ``smp_gym.sim`` — never by ``import smp_gym``: a process that does not
 configure rendering keeps its import system and its triton untouched. It registers an import
 hook that imports triton just before ``mujoco`` or ``OpenGL`` is first imported, unless
 ``MUJOCO_GL`` then names a backend without Mesa (``glfw``, ``disable``). (mjlab sets
@@ -99,6 +100,16 @@ def install() -> str:
     if not any(isinstance(f, _PreloadTriton) for f in sys.meta_path):
         sys.meta_path.insert(0, _PreloadTriton())
     return "hook"
+
+
+def install_if_configured() -> str:
+    """:func:`install` when the environment already names a Mesa-capable backend
+    (``MUJOCO_GL=osmesa`` or ``egl``): the user configured rendering before building an env.
+    Called where smp_gym first leads to mujoco (``smp_gym.envs``, ``smp_gym.sim``); otherwise
+    ``"off"`` and nothing changes."""
+    if os.environ.get("MUJOCO_GL", "").strip().lower() in ("osmesa", "egl"):
+        return install()
+    return "off"
 
 
 def triton_unsafe() -> str | None:

@@ -8,6 +8,12 @@ machine's first run).
 
 import os
 
+from smp_gym import triton_guard
+
+# MUJOCO_GL=osmesa/egl already set: triton must load before mujoco pulls in Mesa's LLVM, or the
+# first torch.compile / Adam segfaults (smp_gym/triton_guard.py). `import smp_gym` stays hook-free.
+triton_guard.install_if_configured()
+
 os.environ.setdefault("MJLAB_WARP_QUIET", "1")
 if os.environ["MJLAB_WARP_QUIET"].lower() in ("1", "true", "yes"):
     import warp
