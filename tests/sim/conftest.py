@@ -11,6 +11,7 @@ import torch
 
 import smp_gym  # noqa: F401
 import smp_gym.env  # noqa: F401
+from smp_gym.registry import TASKS, TaskInfo, register
 
 # Memory: a closed env's ~250 MB of MuJoCo/Warp buffers sit in reference cycles (mjlab's managers
 # and terms point back at their env), which only a full gc pass frees, and Python rarely runs
@@ -46,3 +47,21 @@ def steering_env():
     env = make("SmpSteeringG1-v0", num_envs=3)
     yield env
     env.close()
+
+
+@pytest.fixture
+def toy_id(monkeypatch):
+    """The documented toy task (tests/sim/toy_task.py) registered by one row, for one test."""
+    monkeypatch.setattr("smp_gym.registry.TASKS", dict(TASKS))  # the row lives for this test only
+    register(
+        TaskInfo(
+            id="SmpToyStillG1-v0",
+            name="toy_still",
+            module="tests.sim.toy_task",
+            description="Stand still.",
+            default_prior="locomotion",
+            episode_length_s=0.2,
+        )
+    )
+    yield "SmpToyStillG1-v0"
+    gymnasium.registry.pop("SmpToyStillG1-v0", None)

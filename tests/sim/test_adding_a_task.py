@@ -5,26 +5,8 @@ import pytest
 import torch
 
 from smp_gym.check import check_vector_env
-from smp_gym.registry import TASKS, TaskInfo, register
 
 pytestmark = pytest.mark.sim
-
-
-@pytest.fixture
-def toy_id(monkeypatch):
-    monkeypatch.setattr("smp_gym.registry.TASKS", dict(TASKS))  # the row lives for this test only
-    register(
-        TaskInfo(
-            id="SmpToyStillG1-v0",
-            name="toy_still",
-            module="tests.sim.toy_task",
-            description="Stand still.",
-            default_prior="locomotion",
-            episode_length_s=0.2,
-        )
-    )
-    yield "SmpToyStillG1-v0"
-    gymnasium.registry.pop("SmpToyStillG1-v0", None)
 
 
 def test_a_toy_task_registered_by_one_row_runs_and_reports_its_metric(toy_id):

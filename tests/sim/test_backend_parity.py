@@ -224,31 +224,15 @@ def test_a_nan_written_through_the_task_layer_is_handled_as_on_warp():
     close(envs)
 
 
-def test_the_documented_toy_task_runs_the_same_on_both_backends(monkeypatch):
-    from smp_gym.registry import TaskInfo, register
-
-    monkeypatch.setattr("smp_gym.registry.TASKS", dict(TASKS))
-    register(
-        TaskInfo(
-            id="SmpToyStillG1-v0",
-            name="toy_still",
-            module="tests.sim.toy_task",
-            description="Stand still.",
-            default_prior="locomotion",
-            episode_length_s=0.2,
-        )
-    )
-    try:
-        envs = {b: make("SmpToyStillG1-v0", b) for b in ("warp", "native")}
-        lockstep(envs, lambda e: e.reset(seed=0))
-        for _ in range(3):
-            out = lockstep(envs, lambda e: e.step(torch.zeros(2, 29)))
-            assert_close({k: o[1] for k, o in out.items()}, "reward", SIGNAL_ATOL)
-            speed = {k: metric(o[4], "speed") for k, o in out.items()}
-            assert_close(speed, "speed", 1e-4)
-        close(envs)
-    finally:
-        gymnasium.registry.pop("SmpToyStillG1-v0", None)
+def test_the_documented_toy_task_runs_the_same_on_both_backends(toy_id):
+    envs = {b: make(toy_id, b) for b in ("warp", "native")}
+    lockstep(envs, lambda e: e.reset(seed=0))
+    for _ in range(3):
+        out = lockstep(envs, lambda e: e.step(torch.zeros(2, 29)))
+        assert_close({k: o[1] for k, o in out.items()}, "reward", SIGNAL_ATOL)
+        speed = {k: metric(o[4], "speed") for k, o in out.items()}
+        assert_close(speed, "speed", 1e-4)
+    close(envs)
 
 
 def test_backend_choices_are_checked():
