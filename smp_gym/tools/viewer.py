@@ -87,6 +87,7 @@ class Viewer:
         self.lock = threading.Lock()
         self.steps, self.frames, self.clips = 0, None, 0
         self.obs, self.signals, self._syncing = None, {}, False
+        self._shown: dict | None = None  # the command the sliders show (None: not yet read)
         self._build_gui()
 
     # ------------------------------------------------------------------ page
@@ -146,19 +147,22 @@ class Viewer:
         if not self._syncing:  # not an echo of _sync_sliders
             self._request(self._set_command, name, value)
 
-    def _sync_sliders(self) -> None:
-        """Show the selected env's command on the sliders (after a reset drew new ones)."""
-        now = vc.read_command(self.env, self.scene.env_idx)
+    def _sync_sliders(self, now: dict[str, float] | None = None) -> None:
+        """Show the selected env's command on the sliders: after a reset (by hand or automatic)
+        drew a new one, or when another env is selected."""
+        now = vc.read_command(self.env, self.scene.env_idx) if now is None else now
         self._syncing = True
         try:
             for name, slider in self.sliders.items():
                 slider.value = now.get(name, slider.value)
         finally:
             self._syncing = False
+        self._shown = now
 
     def _set_command(self, name: str, value: float) -> None:
         env_id = self.scene.env_idx
         now = vc.set_command(self.env, env_id, **{name: float(value)})
+        self._shown = now  # the sliders already show it
         print(json.dumps({"event": "command", "env": env_id, "command": now}), flush=True)
 
     def _toggle_pause(self) -> None:
@@ -216,7 +220,10 @@ class Viewer:
         with self.server.atomic():
             self.scene.update(self.env.sim.sim.data)
         self.charts.draw()
-        command = json.dumps(vc.read_command(self.env, env_id))
+        now = vc.read_command(self.env, env_id)
+        if now != self._shown:  # the env drew a new command, or another env is selected
+            self._sync_sliders(now)
+        command = json.dumps(now)
         sig = " ".join(f"{k}={v:.3f}" for k, v in self.signals.items() if not k.startswith("sds_t"))
         self.status.content = (
             f"<div style='font-size:0.8em'><b>{self.env.info.id}</b> · {self.mode} · "

@@ -88,3 +88,35 @@ def test_record_clip_writes_the_stepped_frames(env, tmp_path):
     frames = [np.frombuffer(f, np.uint8) for f in reader]
     assert len(frames) == 5 and min(f.std() for f in frames) > 5
     assert "command {" in viewer.status.content and viewer.steps == 5
+
+
+def test_the_sliders_follow_a_command_the_env_draws_itself_and_the_selected_env(env, tmp_path):
+    """An automatic episode reset resamples the command (mjlab's command manager reset): the
+    next frame shows it on the sliders; so does selecting another env."""
+    from smp_gym.tools import viewer_control as vc
+    from smp_gym.tools.viewer import Viewer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    viewer = Viewer(env, vc.ActionSource(env), "random", "127.0.0.1", port, tmp_path, 1.0)
+    try:
+        viewer._reset()
+        viewer._draw()
+        vc.set_command(env, 0, speed=0.5, direction_deg=0.0, facing_deg=0.0)
+        vc.set_command(env, 1, speed=2.0, direction_deg=90.0, facing_deg=-90.0)
+        viewer._draw()
+        assert viewer.sliders["speed"].value == 0.5
+        torch.manual_seed(3)
+        env.sim.command_manager.reset(env_ids=torch.tensor([0]))  # as an episode end does
+        drawn = vc.read_command(env, 0)
+        assert drawn["speed"] != 0.5
+        viewer._draw()
+        assert {k: s.value for k, s in viewer.sliders.items()} == pytest.approx(drawn)
+        viewer.scene.env_idx = 1
+        viewer._draw()
+        shown = {k: s.value for k, s in viewer.sliders.items()}
+        assert shown == {"direction_deg": 90.0, "speed": 2.0, "facing_deg": -90.0}
+    finally:
+        viewer.close()
+        env.reward = env.reward._inner
