@@ -53,24 +53,35 @@ def _actions(n: int, dim: int, device, g: torch.Generator) -> torch.Tensor:
     return (0.3 * torch.randn(n, dim, generator=g)).to(device)
 
 
-def raw_env(task: str, num_envs: int, device: torch.device):
-    """The task's mjlab env with no prior: default-pose resets, mjlab's own auto-reset."""
-    import contextlib
-    import io
-
-    from mjlab.envs import ManagerBasedRlEnv, mdp
+def raw_env(
+    task: str,
+    num_envs: int,
+    device: torch.device,
+    backend: str = "warp",
+    num_threads: int | None = None,
+):
+    """The task's mjlab env with no prior: default-pose resets, mjlab's own auto-reset, on the
+    same physics ``backend`` as the env it is compared with."""
+    from mjlab.envs import mdp
     from mjlab.managers.event_manager import EventTermCfg
 
     from smp_gym.config import SimCfg
     from smp_gym.envs import task_spec
     from smp_gym.registry import task_info
+    from smp_gym.sim.mjlab_bridge import make_mjlab_env
 
     spec = task_spec(task)
     cfg = spec.make_sim_cfg(spec.cfg_type(), SimCfg(), task_info(task).episode_length_s)
     cfg.scene.num_envs, cfg.auto_reset, cfg.seed = num_envs, True, 0
     cfg.events["reset"] = EventTermCfg(func=mdp.reset_scene_to_default, mode="reset")
-    with contextlib.redirect_stdout(io.StringIO()):
-        return ManagerBasedRlEnv(cfg, device=str(device))
+    return make_mjlab_env(
+        cfg,
+        device,
+        None,
+        False,
+        backend=backend,
+        num_threads=num_threads or torch.get_num_threads(),
+    )
 
 
 def _throughput(steppers: dict, n: int, dim: int, device, steps: int, warmup: int, repeats: int):
@@ -139,14 +150,17 @@ def bench_one(
     import smp_gym  # noqa: F401
 
     row: dict = {"num_envs": num_envs}
-    raw = raw_env(task, num_envs, device)
+    overrides = overrides or {}
+    raw = raw_env(
+        task, num_envs, device, overrides.get("backend", "warp"), overrides.get("num_threads")
+    )
     raw.reset()
     dim = raw.single_action_space.shape[0]
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         free0, total = torch.cuda.mem_get_info(device)
     env = gymnasium.make_vec(
-        task, num_envs=num_envs, device=device, seed=0, validate_actions=False, **(overrides or {})
+        task, num_envs=num_envs, device=device, seed=0, validate_actions=False, **overrides
     )
     env.reset(seed=0)
     rates, worst = _throughput(

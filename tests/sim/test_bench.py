@@ -75,3 +75,20 @@ def test_instrumented_env_still_resets(tmp_path):
         ended += int(info.get("_final_info", torch.zeros(2, dtype=torch.bool)).sum())
     assert ended >= 2 and times["gsi+resets"] > 0 and times["frame+window"] > 0
     env.close()
+
+
+@pytest.mark.parametrize("backend", ["warp", "native"])
+def test_the_raw_baseline_steps_on_the_same_backend_as_the_env(backend):
+    """b/a is the SMP layer's cost only when (a) and (b) share their physics: ``--backend
+    native`` once compared a native SmpVectorEnv with a Warp raw env (b/a 4.0, "-75 %")."""
+    import torch
+
+    from smp_gym.sim.native import NativeSimulation
+
+    raw = bench.raw_env("SmpSteeringG1-v0", 2, torch.device("cpu"), backend, num_threads=1)
+    try:
+        assert isinstance(raw.sim, NativeSimulation) == (backend == "native")
+        raw.reset()
+        raw.step(torch.zeros(2, 29))
+    finally:
+        raw.close()
