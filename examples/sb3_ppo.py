@@ -91,15 +91,18 @@ class Checkpoints(BaseCallback):
 
 
 class Progress(BaseCallback):
-    """A progress bar over PPO iterations showing return, r_smp and the task's error."""
+    """A progress bar over PPO iterations showing return, r_smp and the task's error; ends
+    ``learn()`` at the next env step once Ctrl-C was pressed (the last update is kept)."""
 
-    def __init__(self, smp_vec: SmpSb3VecEnv, bar: training.ProgressBar) -> None:
+    def __init__(
+        self, smp_vec: SmpSb3VecEnv, bar: training.ProgressBar, stop: training.GracefulStop
+    ) -> None:
         super().__init__()
-        self.smp_vec, self.bar = smp_vec, bar
+        self.smp_vec, self.bar, self.stop = smp_vec, bar, stop
 
     def _on_step(self) -> bool:
         self.bar.step(self.smp_vec.latest_info)
-        return True
+        return not self.stop.requested
 
 
 def main(args: Args) -> None:
@@ -146,15 +149,24 @@ def main(args: Args) -> None:
         )
     ckpt_dir = run_dir / "checkpoints"
     bar = training.ProgressBar(env, iterations, args.n_steps, disable=training.rank_info()[0] != 0)
+    stop = training.GracefulStop(enabled=training.rank_info()[2] == 1)  # Ctrl-C: save, then end
     callbacks = CallbackList(
-        [SmpLogCallback(), Checkpoints(ckpt_dir, args.checkpoint_every), Progress(smp_vec, bar)]
+        [
+            SmpLogCallback(),
+            Checkpoints(ckpt_dir, args.checkpoint_every),
+            Progress(smp_vec, bar, stop),
+        ]
     )
-    model.learn(
-        total_timesteps=iterations * args.n_steps * num_envs,
-        callback=callbacks,
-        reset_num_timesteps=args.resume is None,
-    )
+    with stop:
+        model.learn(
+            total_timesteps=iterations * args.n_steps * num_envs,
+            callback=callbacks,
+            reset_num_timesteps=args.resume is None,
+        )
     bar.close()
+    if stop.requested:
+        done = model.num_timesteps // (args.n_steps * num_envs)  # whole rollouts, each updated
+        print(f"\nstopped by Ctrl-C after iteration {done} of {iterations}")
     save_checkpoint(model, vec, ckpt_dir)
 
     if training.rank_info()[0] == 0:

@@ -202,33 +202,40 @@ def main(args: Args) -> None:
     bar = training.ProgressBar(env, iterations, args.rollouts, disable=rank != 0)
     obs, _ = wrapped.reset()
     states = wrapped.state()
-    for t in range(timesteps):
-        agent.pre_interaction(timestep=t, timesteps=timesteps)
-        with torch.no_grad():
-            actions, _ = agent.act(obs, states, timestep=t, timesteps=timesteps)
-            next_obs, rewards, terminated, truncated, infos = wrapped.step(actions)
-            next_states = wrapped.state()
-            agent.record_transition(
-                observations=obs,
-                states=states,
-                actions=actions,
-                rewards=rewards,
-                next_observations=next_obs,
-                next_states=next_states,
-                terminated=terminated,
-                truncated=truncated,
-                infos=infos,
-                timestep=t,
-                timesteps=timesteps,
-            )
-            for key, value in infos.get(LOG_KEY, {}).items():  # once per rollout, host values
-                agent.track_data(key, value.item())
-        agent.post_interaction(timestep=t, timesteps=timesteps)  # PPO updates after each rollout
-        obs, states = next_obs, next_states
-        bar.step(infos)
-        if rank == 0 and (t + 1) % (args.checkpoint_every * args.rollouts) == 0:
-            path = run_dir / "skrl" / "checkpoints" / f"agent_{t + 1}.pt"
-            atomic_write(path, lambda tmp: agent.save(str(tmp)))
+    with training.GracefulStop(enabled=training.rank_info()[2] == 1) as stop:  # Ctrl-C: save, end
+        for t in range(timesteps):
+            agent.pre_interaction(timestep=t, timesteps=timesteps)
+            with torch.no_grad():
+                actions, _ = agent.act(obs, states, timestep=t, timesteps=timesteps)
+                next_obs, rewards, terminated, truncated, infos = wrapped.step(actions)
+                next_states = wrapped.state()
+                agent.record_transition(
+                    observations=obs,
+                    states=states,
+                    actions=actions,
+                    rewards=rewards,
+                    next_observations=next_obs,
+                    next_states=next_states,
+                    terminated=terminated,
+                    truncated=truncated,
+                    infos=infos,
+                    timestep=t,
+                    timesteps=timesteps,
+                )
+                for key, value in infos.get(LOG_KEY, {}).items():  # once per rollout, host values
+                    agent.track_data(key, value.item())
+            # PPO updates after each rollout
+            agent.post_interaction(timestep=t, timesteps=timesteps)
+            obs, states = next_obs, next_states
+            bar.step(infos)
+            stopping = stop.requested and (t + 1) % args.rollouts == 0  # an iteration has ended
+            if rank == 0 and ((t + 1) % (args.checkpoint_every * args.rollouts) == 0 or stopping):
+                path = run_dir / "skrl" / "checkpoints" / f"agent_{t + 1}.pt"
+                atomic_write(path, lambda tmp: agent.save(str(tmp)))
+            if stopping:
+                done = (t + 1) // args.rollouts
+                print(f"\nstopped by Ctrl-C after iteration {done} of {iterations}")
+                break
     bar.close()
     if args.save_params is not None:
         state = {k: m.state_dict() for k, m in agent.checkpoint_modules.items() if k != "optimizer"}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -156,6 +158,41 @@ def finish(
             )
         except Exception as err:  # noqa: BLE001 - rendering is optional, the checkpoint is not
             print(f"warning: could not render a clip ({err})")
+
+
+class GracefulStop:
+    """Ctrl-C (SIGINT, also ``timeout -s INT``) during training: the first one lets the current
+    PPO iteration finish so the loop can save a checkpoint and the policy and exit as if the run
+    had ended (check :attr:`requested` after each iteration); a second one interrupts at once.
+
+    Installed only in the main thread of a single-process run: under torchrun every rank gets the
+    signal and could stop after a different iteration, leaving the others in a collective, so
+    there Ctrl-C interrupts as usual."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled and threading.current_thread() is threading.main_thread()
+        self.requested = False
+        self._previous = None
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print(
+            "\nCtrl-C: finishing this iteration, then saving a checkpoint and the policy "
+            "(Ctrl-C again to stop at once)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def __enter__(self) -> GracefulStop:
+        if self.enabled:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.enabled:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 class ProgressStats:

@@ -184,3 +184,45 @@ def test_export_onnx(tmp_path):
     obs = np.random.default_rng(0).standard_normal((3, 101)).astype(np.float32)
     out = ort.InferenceSession(str(onnx_path)).run(None, {"obs": obs})[0]
     np.testing.assert_allclose(out, policy(torch.from_numpy(obs)).detach().numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("script", "extra", "checkpoint"),
+    [
+        ("skrl_ppo.py", ["--rollouts", "8"], "skrl/checkpoints/agent_{steps}.pt"),
+        ("sb3_ppo.py", ["--n-steps", "8"], "checkpoints/model.zip"),
+    ],
+)
+def test_ctrl_c_ends_the_run_with_a_checkpoint_and_a_policy(script, extra, checkpoint, tmp_path):
+    """`timeout -s INT 1800 python examples/skrl_ppo.py` (docs/training.md) or a Ctrl-C: the run
+    stops after the iteration it is in (skrl) or at the next env step (SB3, keeping its last
+    update), writes a checkpoint and policy.pt, and exits 0."""
+    import signal
+    import time
+
+    pytest.importorskip(script.split("_ppo")[0].replace("sb3", "stable_baselines3"))
+    log = tmp_path / "log.txt"
+    args = [*COMMON, *extra, "--no-video", "--out", str(tmp_path), "--name", "run"]
+    args[args.index("--iterations") + 1] = "100000"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, f"examples/{script}", *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+    try:
+        end = time.monotonic() + 600
+        while "| 2/100000" not in log.read_text() and proc.poll() is None:
+            assert time.monotonic() < end, log.read_text()[-3000:]
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=300) == 0, log.read_text()[-3000:]
+    finally:
+        proc.kill()
+    text = log.read_text()
+    done = int(text.split("stopped by Ctrl-C after iteration ")[1].split()[0])
+    assert 2 <= done < 100000
+    run_dir = tmp_path / "run"
+    assert (run_dir / "policy.pt").is_file()
+    assert (run_dir / checkpoint.format(steps=done * 8)).is_file()
