@@ -149,7 +149,7 @@ def main(args: Args) -> None:
         )
     ckpt_dir = run_dir / "checkpoints"
     bar = training.ProgressBar(env, iterations, args.n_steps, disable=training.rank_info()[0] != 0)
-    stop = training.GracefulStop(enabled=training.rank_info()[2] == 1)  # Ctrl-C: save, then end
+    stop = training.GracefulStop()  # Ctrl-C: save, then end
     callbacks = CallbackList(
         [
             SmpLogCallback(),

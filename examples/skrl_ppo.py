@@ -202,7 +202,7 @@ def main(args: Args) -> None:
     bar = training.ProgressBar(env, iterations, args.rollouts, disable=rank != 0)
     obs, _ = wrapped.reset()
     states = wrapped.state()
-    with training.GracefulStop(enabled=training.rank_info()[2] == 1) as stop:  # Ctrl-C: save, end
+    with training.GracefulStop() as stop:  # Ctrl-C: save, then end
         for t in range(timesteps):
             agent.pre_interaction(timestep=t, timesteps=timesteps)
             with torch.no_grad():

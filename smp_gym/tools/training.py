@@ -170,7 +170,11 @@ class GracefulStop:
     there Ctrl-C interrupts as usual."""
 
     def __init__(self, enabled: bool = True) -> None:
-        self.enabled = enabled and threading.current_thread() is threading.main_thread()
+        self.enabled = (
+            enabled
+            and rank_info()[2] == 1
+            and threading.current_thread() is threading.main_thread()
+        )
         self.requested = False
         self._previous = None
 

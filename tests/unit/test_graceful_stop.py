@@ -25,10 +25,14 @@ def test_first_sigint_is_a_request_the_second_interrupts_and_the_handler_is_rest
     assert "finishing this iteration" in capsys.readouterr().err
 
 
-def test_disabled_or_off_the_main_thread_it_leaves_sigint_alone():
+def test_disabled_under_torchrun_or_off_the_main_thread_it_leaves_sigint_alone(monkeypatch):
     before = signal.getsignal(signal.SIGINT)
     with GracefulStop(enabled=False):
         assert signal.getsignal(signal.SIGINT) is before
+    monkeypatch.setenv("WORLD_SIZE", "2")  # torchrun: ranks could stop at different iterations
+    with GracefulStop() as stop:
+        assert not stop.enabled and signal.getsignal(signal.SIGINT) is before
+    monkeypatch.delenv("WORLD_SIZE")
     seen = []
 
     def worker():
