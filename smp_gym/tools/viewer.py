@@ -147,10 +147,9 @@ class Viewer:
         if not self._syncing:  # not an echo of _sync_sliders
             self._request(self._set_command, name, value)
 
-    def _sync_sliders(self, now: dict[str, float] | None = None) -> None:
-        """Show the selected env's command on the sliders: after a reset (by hand or automatic)
-        drew a new one, or when another env is selected."""
-        now = vc.read_command(self.env, self.scene.env_idx) if now is None else now
+    def _sync_sliders(self, now: dict[str, float]) -> None:
+        """Show the selected env's command ``now`` on the sliders (each frame that finds it
+        changed: a reset by hand or automatic drew a new one, or another env is selected)."""
         self._syncing = True
         try:
             for name, slider in self.sliders.items():
@@ -191,8 +190,7 @@ class Viewer:
     # ------------------------------------------------------------------ loop
     def _reset(self) -> None:
         self.obs, _ = self.env.reset()
-        self.charts.clear()
-        self._sync_sliders()
+        self.charts.clear()  # the next frame shows the new command on the sliders
 
     def _advance(self) -> None:
         """One env step (or, in GSI mode, the next start states drawn from the prior)."""

@@ -63,9 +63,10 @@ def test_sds_error_per_diffusion_step_comes_from_the_env_reward(env):
         env.reward = env.reward._inner
 
 
-def test_record_clip_writes_the_stepped_frames(env, tmp_path):
-    import imageio_ffmpeg
-
+@pytest.fixture
+def viewer(env, tmp_path):
+    """The viewer on ``env`` (random actions) on a free localhost port, no browser; clips go to
+    ``tmp_path``. Afterwards the env gets its own reward back."""
     from smp_gym.tools import viewer_control as vc
     from smp_gym.tools.viewer import Viewer
 
@@ -73,16 +74,20 @@ def test_record_clip_writes_the_stepped_frames(env, tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     viewer = Viewer(env, vc.ActionSource(env), "random", "127.0.0.1", port, tmp_path, 1.0)
-    try:
-        viewer._reset()
-        viewer._toggle_record()
-        for _ in range(5):
-            viewer._advance()
-        viewer._toggle_record()
-        viewer._draw()
-    finally:
-        viewer.close()
-        env.reward = env.reward._inner
+    yield viewer
+    viewer.close()
+    env.reward = env.reward._inner
+
+
+def test_record_clip_writes_the_stepped_frames(viewer, tmp_path):
+    import imageio_ffmpeg
+
+    viewer._reset()
+    viewer._toggle_record()
+    for _ in range(5):
+        viewer._advance()
+    viewer._toggle_record()
+    viewer._draw()
     reader = imageio_ffmpeg.read_frames(str(tmp_path / "clip-001.mp4"))
     assert next(reader)["size"] == (96, 64)
     frames = [np.frombuffer(f, np.uint8) for f in reader]
@@ -90,33 +95,24 @@ def test_record_clip_writes_the_stepped_frames(env, tmp_path):
     assert "command {" in viewer.status.content and viewer.steps == 5
 
 
-def test_the_sliders_follow_a_command_the_env_draws_itself_and_the_selected_env(env, tmp_path):
+def test_the_sliders_follow_a_command_the_env_draws_itself_and_the_selected_env(env, viewer):
     """An automatic episode reset resamples the command (mjlab's command manager reset): the
     next frame shows it on the sliders; so does selecting another env."""
     from smp_gym.tools import viewer_control as vc
-    from smp_gym.tools.viewer import Viewer
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    viewer = Viewer(env, vc.ActionSource(env), "random", "127.0.0.1", port, tmp_path, 1.0)
-    try:
-        viewer._reset()
-        viewer._draw()
-        vc.set_command(env, 0, speed=0.5, direction_deg=0.0, facing_deg=0.0)
-        vc.set_command(env, 1, speed=2.0, direction_deg=90.0, facing_deg=-90.0)
-        viewer._draw()
-        assert viewer.sliders["speed"].value == 0.5
-        torch.manual_seed(3)
-        env.sim.command_manager.reset(env_ids=torch.tensor([0]))  # as an episode end does
-        drawn = vc.read_command(env, 0)
-        assert drawn["speed"] != 0.5
-        viewer._draw()
-        assert {k: s.value for k, s in viewer.sliders.items()} == pytest.approx(drawn)
-        viewer.scene.env_idx = 1
-        viewer._draw()
-        shown = {k: s.value for k, s in viewer.sliders.items()}
-        assert shown == {"direction_deg": 90.0, "speed": 2.0, "facing_deg": -90.0}
-    finally:
-        viewer.close()
-        env.reward = env.reward._inner
+    viewer._reset()
+    viewer._draw()
+    vc.set_command(env, 0, speed=0.5, direction_deg=0.0, facing_deg=0.0)
+    vc.set_command(env, 1, speed=2.0, direction_deg=90.0, facing_deg=-90.0)
+    viewer._draw()
+    assert viewer.sliders["speed"].value == 0.5
+    torch.manual_seed(3)
+    env.sim.command_manager.reset(env_ids=torch.tensor([0]))  # as an episode end does
+    drawn = vc.read_command(env, 0)
+    assert drawn["speed"] != 0.5
+    viewer._draw()
+    assert {k: s.value for k, s in viewer.sliders.items()} == pytest.approx(drawn)
+    viewer.scene.env_idx = 1
+    viewer._draw()
+    shown = {k: s.value for k, s in viewer.sliders.items()}
+    assert shown == {"direction_deg": 90.0, "speed": 2.0, "facing_deg": -90.0}
