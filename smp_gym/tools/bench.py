@@ -74,14 +74,7 @@ def raw_env(
     cfg = spec.make_sim_cfg(spec.cfg_type(), SimCfg(), task_info(task).episode_length_s)
     cfg.scene.num_envs, cfg.auto_reset, cfg.seed = num_envs, True, 0
     cfg.events["reset"] = EventTermCfg(func=mdp.reset_scene_to_default, mode="reset")
-    return make_mjlab_env(
-        cfg,
-        device,
-        None,
-        False,
-        backend=backend,
-        num_threads=num_threads or torch.get_num_threads(),
-    )
+    return make_mjlab_env(cfg, device, None, False, backend=backend, num_threads=num_threads)
 
 
 def _throughput(steppers: dict, n: int, dim: int, device, steps: int, warmup: int, repeats: int):
